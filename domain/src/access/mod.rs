@@ -1,0 +1,16 @@
+//! Access rules: who may do what, and the security rules around logging in (SPEC §1 USR, §11 SEC
+//! and AUD).
+//!
+//! Everything here is pure: no clock, no network, no storage. Times come in as arguments; the
+//! api crate does the I/O (argon2 hashing, reading the peer address, storing the access log) and
+//! asks these rules for the decision.
+//!
+//! ## Layout
+//! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
+//! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
+
+pub mod permission;
+pub mod role;
+
+pub use permission::{Access, Capability, Forbidden, check, scope};
+pub use role::{Role, UnknownRole};
