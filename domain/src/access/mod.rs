@@ -8,9 +8,12 @@
 //! ## Layout
 //! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
 //! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
+//! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
 
+pub mod password;
 pub mod permission;
 pub mod role;
 
+pub use password::{PasswordPolicy, PasswordRejected, must_change};
 pub use permission::{Access, Capability, Forbidden, check, scope};
 pub use role::{Role, UnknownRole};
