@@ -8,12 +8,15 @@
 //! ## Layout
 //! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
 //! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
+//! - [`ip_allow`]: the IP allow-list of addresses and CIDR ranges (SEC-3).
 //! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
 
+pub mod ip_allow;
 pub mod password;
 pub mod permission;
 pub mod role;
 
+pub use ip_allow::{IpAllowError, IpAllowList, IpRange, IpRangeError};
 pub use password::{PasswordPolicy, PasswordRejected, must_change};
 pub use permission::{Access, Capability, Forbidden, check, scope};
 pub use role::{Role, UnknownRole};
