@@ -8,6 +8,8 @@
 //! ## Layout
 //! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
 //! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
+//! - [`session`]: idle logout (SEC-1) and the tenant's [`SecuritySettings`].
+//! - [`throttle`]: login throttling after repeated failures.
 //! - [`ip_allow`]: the IP allow-list of addresses and CIDR ranges (SEC-3).
 //! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
 
@@ -15,8 +17,12 @@ pub mod ip_allow;
 pub mod password;
 pub mod permission;
 pub mod role;
+pub mod session;
+pub mod throttle;
 
 pub use ip_allow::{IpAllowError, IpAllowList, IpRange, IpRangeError};
 pub use password::{PasswordPolicy, PasswordRejected, must_change};
 pub use permission::{Access, Capability, Forbidden, check, scope};
 pub use role::{Role, UnknownRole};
+pub use session::{SecuritySettings, SecuritySettingsError, expired};
+pub use throttle::{LoginThrottle, RetryAt};
