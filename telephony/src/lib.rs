@@ -18,4 +18,5 @@
 //! call events to domain commands.
 
 pub mod auth;
+pub mod transaction;
 pub mod transport;

@@ -1,0 +1,356 @@
+//! RFC 3261 §17 transactions over UDP: INVITE and non-INVITE, client and server, timers A–K,
+//! plus RFC 6026's "Accepted" states so retransmitted 2xx responses and their ACKs are handled.
+//!
+//! Each transaction is a small tokio task fed by the [`Endpoint`]'s receive loop; timers are
+//! tokio timers, so tests run them with paused time.
+
+mod client;
+mod server;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rsip::Method;
+use tokio::sync::mpsc;
+
+use crate::transport::{Message, UdpTransport, bad_request_answer};
+
+pub use client::{ClientTx, TxEvent};
+pub use server::ServerTx;
+
+/// RFC 3261 timer values (defaults: T1 = 500 ms, T2 = 4 s, T4 = 5 s).
+#[derive(Debug, Clone, Copy)]
+pub struct Timers {
+    pub t1: Duration,
+    pub t2: Duration,
+    pub t4: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Timers {
+    /// Timers B, F, H, J and the Accepted-state wait: 64·T1.
+    pub fn t64(&self) -> Duration {
+        self.t1 * 64
+    }
+}
+
+/// What the endpoint hands to the transaction user (the UA).
+#[derive(Debug)]
+pub enum Incoming {
+    /// A new request, with its server transaction to answer through.
+    Request(ServerTx),
+    /// An ACK that matched no transaction: the ACK for a 2xx (RFC 3261 17.1.1.3).
+    Ack { msg: Message, from: SocketAddr },
+    /// A response that matched no transaction (e.g. a 2xx retransmitted after the
+    /// transaction ended): the UA re-sends its ACK.
+    StrayResponse { msg: Message, from: SocketAddr },
+}
+
+/// Statistics of what the endpoint refused or dropped (never silently).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointStats {
+    pub unparseable: u64,
+    pub answered_bad_request: u64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) transport: UdpTransport,
+    pub(crate) timers: Timers,
+    client: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
+    server: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
+    /// Server INVITE transactions in the Accepted state, by `call-id cseq` (the ACK for a
+    /// 2xx has a new branch).
+    accepted: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
+    stats: Mutex<EndpointStats>,
+}
+
+/// SIP endpoint: owns the transport, matches messages to transactions, runs timers.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("local", &self.shared.transport.local_addr())
+            .finish()
+    }
+}
+
+fn key(branch: &str, method: &Method) -> String {
+    let m = if *method == Method::Ack {
+        &Method::Invite
+    } else {
+        method
+    };
+    format!("{branch} {m}")
+}
+
+/// A fresh RFC 3261 branch (magic cookie + 64 random bits).
+pub fn new_branch() -> String {
+    format!("z9hG4bK{:016x}", rand::random::<u64>())
+}
+
+/// A fresh From/To tag or Call-ID part.
+pub fn new_tag() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+impl Endpoint {
+    /// Start an endpoint on `transport`; new requests arrive on the returned receiver. The
+    /// receive loop ends when the receiver and every endpoint clone are dropped... or never,
+    /// for a server: drop the runtime to stop it.
+    pub fn start(
+        transport: UdpTransport,
+        timers: Timers,
+    ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
+        let shared = Arc::new(Shared {
+            transport,
+            timers,
+            client: Mutex::new(HashMap::new()),
+            server: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(HashMap::new()),
+            stats: Mutex::new(EndpointStats::default()),
+        });
+        let (tu_tx, tu_rx) = mpsc::unbounded_channel();
+        let weak = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                let Some(shared) = weak.upgrade() else { break };
+                let transport = shared.transport.clone();
+                drop(shared);
+                let Ok((parsed, from)) = transport.recv(&mut buf).await else {
+                    continue;
+                };
+                let Some(shared) = weak.upgrade() else { break };
+                let ep = Endpoint { shared };
+                if !ep.dispatch(parsed, from, &tu_tx).await {
+                    break;
+                }
+            }
+        });
+        (Endpoint { shared }, tu_rx)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.transport.local_addr()
+    }
+
+    pub fn timers(&self) -> Timers {
+        self.shared.timers
+    }
+
+    pub fn transport(&self) -> &UdpTransport {
+        &self.shared.transport
+    }
+
+    pub fn stats(&self) -> EndpointStats {
+        *self.shared.stats.lock().unwrap()
+    }
+
+    /// Returns false when the TU has gone away.
+    async fn dispatch(
+        &self,
+        parsed: Result<Message, (crate::transport::ParseError, Vec<u8>)>,
+        from: SocketAddr,
+        tu: &mpsc::UnboundedSender<Incoming>,
+    ) -> bool {
+        let mut msg = match parsed {
+            Ok(m) => m,
+            Err((err, raw)) => {
+                let answer = bad_request_answer(&err, &raw);
+                {
+                    let mut st = self.shared.stats.lock().unwrap();
+                    st.unparseable += 1;
+                    if answer.is_some() {
+                        st.answered_bad_request += 1;
+                    }
+                }
+                tracing::warn!(%from, error = %err, "unparseable SIP message");
+                if let Some(resp) = answer {
+                    let _ = self.shared.transport.send(&resp, from).await;
+                }
+                return true;
+            }
+        };
+        let Some(branch) = msg.branch().map(str::to_string) else {
+            tracing::warn!(%from, "message without a Via branch dropped");
+            self.shared.stats.lock().unwrap().unparseable += 1;
+            return true;
+        };
+        match msg.method().copied() {
+            None => {
+                let Some((_, method)) = msg.cseq() else {
+                    return true;
+                };
+                let k = key(&branch, &method);
+                let sender = self.shared.client.lock().unwrap().get(&k).cloned();
+                match sender {
+                    Some(s) if s.send(msg.clone()).is_ok() => {}
+                    _ => {
+                        if tu.send(Incoming::StrayResponse { msg, from }).is_err() {
+                            return false;
+                        }
+                    }
+                }
+            }
+            Some(method) => {
+                let k = key(&branch, &method);
+                let sender = self.shared.server.lock().unwrap().get(&k).cloned();
+                if let Some(s) = sender
+                    && s.send(msg.clone()).is_ok()
+                {
+                    return true;
+                }
+                if method == Method::Ack {
+                    let akey = ack_key(&msg);
+                    let acc = self.shared.accepted.lock().unwrap().get(&akey).cloned();
+                    if let Some(s) = acc {
+                        let _ = s.send(msg.clone());
+                    }
+                    return tu.send(Incoming::Ack { msg, from }).is_ok();
+                }
+                if msg.max_forwards() == Some(0) && method != Method::Options {
+                    let resp = Message::response_to(&msg, 483, "Too Many Hops");
+                    let _ = self.shared.transport.send(&resp, from).await;
+                    return true;
+                }
+                mark_received(&mut msg, from);
+                let stx = server::spawn(self.clone(), msg, from, k);
+                return tu.send(Incoming::Request(stx)).is_ok();
+            }
+        }
+        true
+    }
+
+    /// Send a request in a new client transaction. The request must carry its Via with a
+    /// branch (use [`new_branch`]); ACK is not sent through a transaction (use
+    /// [`Endpoint::send_stateless`]).
+    pub fn send_request(&self, req: Message, dest: SocketAddr) -> ClientTx {
+        client::spawn(self.clone(), req, dest)
+    }
+
+    /// Send without a transaction (ACK for 2xx, retransmitted 2xx).
+    pub async fn send_stateless(&self, msg: &Message, dest: SocketAddr) {
+        if let Err(e) = self.shared.transport.send(msg, dest).await {
+            tracing::warn!(%dest, error = %e, "send failed");
+        }
+    }
+
+    /// The Via value this endpoint puts on its requests.
+    pub fn via(&self, branch: &str) -> String {
+        format!(
+            "SIP/2.0/UDP {};rport;branch={branch}",
+            self.shared.transport.local_addr()
+        )
+    }
+
+    pub(crate) fn register_client(&self, k: String, s: mpsc::UnboundedSender<Message>) {
+        self.shared.client.lock().unwrap().insert(k, s);
+    }
+    pub(crate) fn unregister_client(&self, k: &str) {
+        self.shared.client.lock().unwrap().remove(k);
+    }
+    pub(crate) fn register_server(&self, k: String, s: mpsc::UnboundedSender<Message>) {
+        self.shared.server.lock().unwrap().insert(k, s);
+    }
+    pub(crate) fn unregister_server(&self, k: &str) {
+        self.shared.server.lock().unwrap().remove(k);
+    }
+    pub(crate) fn register_accepted(&self, k: String, s: mpsc::UnboundedSender<Message>) {
+        self.shared.accepted.lock().unwrap().insert(k, s);
+    }
+    pub(crate) fn unregister_accepted(&self, k: &str) {
+        self.shared.accepted.lock().unwrap().remove(k);
+    }
+
+    /// Number of live transactions (client, server) — for tests and metrics.
+    pub fn live_transactions(&self) -> (usize, usize) {
+        (
+            self.shared.client.lock().unwrap().len(),
+            self.shared.server.lock().unwrap().len(),
+        )
+    }
+}
+
+pub(crate) fn ack_key(msg: &Message) -> String {
+    format!(
+        "{} {}",
+        msg.call_id().unwrap_or(""),
+        msg.cseq().map(|c| c.0).unwrap_or(0)
+    )
+}
+
+/// RFC 3261 18.2.1 / RFC 3581: note where the request really came from in its top Via.
+fn mark_received(msg: &mut Message, from: SocketAddr) {
+    if let Some(h) = msg.headers.iter_mut().find(|h| h.name == "Via") {
+        let mut v = h.value.clone();
+        if v.contains(";rport") && !v.contains(";rport=") {
+            v = v.replacen(";rport", &format!(";rport={}", from.port()), 1);
+        }
+        if !v.contains(";received=") {
+            v.push_str(&format!(";received={}", from.ip()));
+        }
+        h.value = v;
+    }
+}
+
+/// Build the ACK for a non-2xx final response (RFC 3261 17.1.1.3): same branch, top Via only.
+pub fn ack_for_non_2xx(invite: &Message, resp: &Message) -> Message {
+    let mut ack = Message::request(Method::Ack, invite.uri().unwrap_or(""));
+    if let Some(v) = invite.top_via() {
+        ack.push("Via", v);
+    }
+    ack.push("Max-Forwards", "70");
+    for name in ["From", "Call-ID"] {
+        if let Some(v) = invite.get(name) {
+            ack.push(name, v);
+        }
+    }
+    if let Some(v) = resp.get("To") {
+        ack.push("To", v);
+    }
+    let num = invite.cseq().map(|c| c.0).unwrap_or(1);
+    ack.push("CSeq", format!("{num} ACK"));
+    for r in invite.get_all("Route") {
+        ack.push("Route", r);
+    }
+    ack
+}
+
+/// Build a CANCEL for a sent INVITE (RFC 3261 9.1): same branch, Request-URI, Call-ID, From,
+/// To, CSeq number and Route.
+pub fn cancel_for(invite: &Message) -> Message {
+    let mut c = Message::request(Method::Cancel, invite.uri().unwrap_or(""));
+    if let Some(v) = invite.top_via() {
+        c.push("Via", v);
+    }
+    c.push("Max-Forwards", "70");
+    for name in ["From", "To", "Call-ID"] {
+        if let Some(v) = invite.get(name) {
+            c.push(name, v);
+        }
+    }
+    let num = invite.cseq().map(|c| c.0).unwrap_or(1);
+    c.push("CSeq", format!("{num} CANCEL"));
+    for r in invite.get_all("Route") {
+        c.push("Route", r);
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests;
