@@ -6,6 +6,7 @@
 //! asks these rules for the decision.
 //!
 //! ## Layout
+//! - [`audit_chain`]: the access log's hash chain and its verification (AUD-1).
 //! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
 //! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
 //! - [`session`]: idle logout (SEC-1) and the tenant's [`SecuritySettings`].
@@ -13,6 +14,7 @@
 //! - [`ip_allow`]: the IP allow-list of addresses and CIDR ranges (SEC-3).
 //! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
 
+pub mod audit_chain;
 pub mod ip_allow;
 pub mod password;
 pub mod permission;
@@ -20,6 +22,7 @@ pub mod role;
 pub mod session;
 pub mod throttle;
 
+pub use audit_chain::{AccessEntry, ChainBreak, ChainHead, Outcome, entry_hash, verify};
 pub use ip_allow::{IpAllowError, IpAllowList, IpRange, IpRangeError};
 pub use password::{PasswordPolicy, PasswordRejected, must_change};
 pub use permission::{Access, Capability, Forbidden, check, scope};
