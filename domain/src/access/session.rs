@@ -84,16 +84,15 @@ impl SecuritySettings {
     /// Checks every value against its documented range; the first one out of range is reported.
     /// (The IP allow-list is already valid: it cannot be built from bad entries.)
     pub fn validate(&self) -> Result<(), SecuritySettingsError> {
-        // No let-chains here: the workspace's rust-version is 1.85.
-        if let Some(minutes) = self.idle_logout_minutes {
-            if !IDLE_LOGOUT_MINUTES.contains(&minutes) {
-                return Err(SecuritySettingsError::IdleLogoutOutOfRange { minutes });
-            }
+        let out_of = |range: RangeInclusive<u32>| move |value: &u32| !range.contains(value);
+        if let Some(minutes) = self.idle_logout_minutes.filter(out_of(IDLE_LOGOUT_MINUTES)) {
+            return Err(SecuritySettingsError::IdleLogoutOutOfRange { minutes });
         }
-        if let Some(days) = self.password_max_age_days {
-            if !PASSWORD_MAX_AGE_DAYS.contains(&days) {
-                return Err(SecuritySettingsError::PasswordMaxAgeOutOfRange { days });
-            }
+        if let Some(days) = self
+            .password_max_age_days
+            .filter(out_of(PASSWORD_MAX_AGE_DAYS))
+        {
+            return Err(SecuritySettingsError::PasswordMaxAgeOutOfRange { days });
         }
         if !MIN_PASSWORD_LENGTH.contains(&self.min_password_length) {
             return Err(SecuritySettingsError::MinPasswordLengthOutOfRange {
