@@ -18,5 +18,6 @@
 //! call events to domain commands.
 
 pub mod auth;
+pub mod sdp;
 pub mod transaction;
 pub mod transport;
