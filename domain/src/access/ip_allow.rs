@@ -28,19 +28,26 @@ pub struct IpRange {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IpRangeError {
     #[error(
-        "the entry is empty; write an address such as 203.0.113.7 or a range such as 203.0.113.0/24"
+        "空欄です。203.0.113.7 のようなアドレスか 203.0.113.0/24 のような範囲を入力してください \
+         (the entry is empty; write an address such as 203.0.113.7 or a range such as \
+         203.0.113.0/24)"
     )]
     Empty,
     #[error(
-        "\"{address}\" is not an IPv4 or IPv6 address; write e.g. 203.0.113.7, 203.0.113.0/24 or \
-         2001:db8::/32"
+        "「{address}」はIPアドレスではありません。203.0.113.7、203.0.113.0/24、2001:db8::/32 の\
+         ように入力してください (\"{address}\" is not an IPv4 or IPv6 address; write e.g. \
+         203.0.113.7, 203.0.113.0/24 or 2001:db8::/32)"
     )]
     NotAnAddress { address: String },
-    #[error("the prefix length after '/' must be a whole number from 0 to {max}, not \"{prefix}\"")]
+    #[error(
+        "「/」の後は0から{max}までの整数にしてください(「{prefix}」になっています) (the prefix \
+         length after '/' must be a whole number from 0 to {max}, not \"{prefix}\")"
+    )]
     BadPrefix { prefix: String, max: u8 },
     #[error(
-        "the address has bits set after the first {prefix} bits, so it is not the start of a \
-         range; write {network}/{prefix} to allow that whole range"
+        "範囲の先頭アドレスではありません。範囲全体を許可するには {network}/{prefix} と入力してくだ\
+         さい (the address has bits set after the first {prefix} bits, so it is not the start of \
+         a range; write {network}/{prefix} to allow that whole range)"
     )]
     HostBitsSet { network: IpAddr, prefix: u8 },
 }
@@ -169,14 +176,16 @@ impl fmt::Display for IpRange {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IpAllowError {
     /// One entry is wrong; `position` counts from 1 in the order given.
-    #[error("IP allow-list entry {position} (\"{entry}\"): {source}")]
+    #[error("IP許可リストの{position}番目「{entry}」: {source}")]
     Entry {
         position: usize,
         entry: String,
         source: IpRangeError,
     },
     #[error(
-        "the IP allow-list has {count} entries but may have at most {max}; combine addresses into CIDR ranges"
+        "IP許可リストは{max}件までです(現在{count}件)。アドレスをCIDR範囲にまとめてください (the \
+         IP allow-list has {count} entries but may have at most {max}; combine addresses into \
+         CIDR ranges)"
     )]
     TooMany { count: usize, max: usize },
 }
@@ -328,10 +337,7 @@ mod tests {
                 },
             }
         );
-        assert!(
-            err.to_string().contains("entry 2 (\"10.0.0.300\")"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("2番目「10.0.0.300」"), "{err}");
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //!
 //! ## Layout
 //! - [`audit_chain`]: the access log's hash chain and its verification (AUD-1).
-//! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
-//! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
-//! - [`session`]: idle logout (SEC-1) and the tenant's [`SecuritySettings`].
-//! - [`throttle`]: login throttling after repeated failures.
 //! - [`ip_allow`]: the IP allow-list of addresses and CIDR ranges (SEC-3).
 //! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
+//! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
+//! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
+//! - [`session`]: idle logout (SEC-1) and the tenant's [`SecuritySettings`].
+//! - [`throttle`]: login throttling after repeated failures.
+//!
+//! The types and the permission check are re-exported here; the rule functions are reached
+//! through their module (`session::expired`, `password::must_change`, `audit_chain::verify`).
 
 pub mod audit_chain;
 pub mod ip_allow;
@@ -22,10 +25,10 @@ pub mod role;
 pub mod session;
 pub mod throttle;
 
-pub use audit_chain::{AccessEntry, ChainBreak, ChainHead, Outcome, entry_hash, verify};
+pub use audit_chain::{AccessEntry, BreakReason, ChainBreak, ChainHead, Outcome};
 pub use ip_allow::{IpAllowError, IpAllowList, IpRange, IpRangeError};
-pub use password::{PasswordPolicy, PasswordRejected, must_change};
+pub use password::{PasswordPolicy, PasswordRejected};
 pub use permission::{Access, Capability, Forbidden, check, scope};
 pub use role::{Role, UnknownRole};
-pub use session::{SecuritySettings, SecuritySettingsError, expired};
+pub use session::{SecuritySettings, SecuritySettingsError};
 pub use throttle::{LoginThrottle, RetryAt};

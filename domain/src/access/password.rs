@@ -49,19 +49,25 @@ impl Default for PasswordPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PasswordRejected {
     #[error(
-        "the password has {actual} characters but must have at least {min}; a few unrelated words \
-         make a long password that is still easy to remember"
+        "パスワードは{min}文字以上にしてください(現在{actual}文字)。関係のない単語をいくつか並べると、\
+         覚えやすく長いパスワードになります (the password has {actual} characters but must have \
+         at least {min}; a few unrelated words make a long password that is still easy to remember)"
     )]
     TooShort { min: u32, actual: usize },
     #[error(
-        "the password has {actual} characters but may have at most {max}; choose a shorter one"
+        "パスワードは{max}文字以下にしてください(現在{actual}文字) (the password has {actual} \
+         characters but may have at most {max}; choose a shorter one)"
     )]
     TooLong { max: usize, actual: usize },
-    #[error("the password is the same as the username; choose a password that is not the username")]
+    #[error(
+        "ユーザー名と同じパスワードは使えません。別のパスワードにしてください (the password is the \
+         same as the username; choose a password that is not the username)"
+    )]
     SameAsUsername,
     #[error(
-        "the password is on the list of commonly used passwords that attackers try first; choose \
-         one that is not a well-known word, name or keyboard pattern"
+        "よく使われているパスワードのため使えません。よく知られた単語・名前・キー配列ではないものにして\
+         ください (the password is on the list of commonly used passwords that attackers try \
+         first; choose one that is not a well-known word, name or keyboard pattern)"
     )]
     Common,
 }

@@ -317,10 +317,12 @@ pub fn check(role: Role, capability: Capability) -> Result<Access, Forbidden> {
 /// error code `FORBIDDEN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error(
-    "role {role} ({}) may not use {} ({capability}); it is allowed for {}. Ask a user with one of \
-     those roles to do it, or a manager to change your role",
+    "{}({role})には「{}」の権限がありません。{}のユーザーに依頼するか、マネージャーに権限の変更を\
+     依頼してください (role {role} may not use {capability}; it is allowed for {}. Ask a user with \
+     one of those roles to do it, or a manager to change your role)",
     .role.label(),
     .capability.label(),
+    allowed_list(*.capability),
     allowed_list(*.capability)
 )]
 pub struct Forbidden {

@@ -79,7 +79,10 @@ impl fmt::Display for Role {
 
 /// A role code that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown role \"{given}\": use one of MGR, SV, OP, BIZ, BY")]
+#[error(
+    "「{given}」という権限はありません。MGR, SV, OP, BIZ, BY のいずれかを指定してください \
+     (unknown role \"{given}\": use one of MGR, SV, OP, BIZ, BY)"
+)]
 pub struct UnknownRole {
     /// What was given, as given.
     pub given: String,

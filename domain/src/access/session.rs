@@ -59,21 +59,30 @@ impl Default for SecuritySettings {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SecuritySettingsError {
     #[error(
-        "idle logout of {minutes} minutes is out of range; use {} to {} minutes, or none to keep \
-         sessions until logout",
+        "自動ログアウト時間は{}〜{}分で指定してください(指定: {minutes}分)。自動ログアウトしない場合は\
+         未設定にしてください (idle logout of {minutes} minutes is out of range; use {} to {} \
+         minutes, or none to keep sessions until logout)",
+        IDLE_LOGOUT_MINUTES.start(),
+        IDLE_LOGOUT_MINUTES.end(),
         IDLE_LOGOUT_MINUTES.start(),
         IDLE_LOGOUT_MINUTES.end()
     )]
     IdleLogoutOutOfRange { minutes: u32 },
     #[error(
-        "password maximum age of {days} days is out of range; use {} to {} days, or none for \
-         passwords that never expire",
+        "パスワードの有効期間は{}〜{}日で指定してください(指定: {days}日)。期限を設けない場合は未設定\
+         にしてください (password maximum age of {days} days is out of range; use {} to {} days, \
+         or none for passwords that never expire)",
+        PASSWORD_MAX_AGE_DAYS.start(),
+        PASSWORD_MAX_AGE_DAYS.end(),
         PASSWORD_MAX_AGE_DAYS.start(),
         PASSWORD_MAX_AGE_DAYS.end()
     )]
     PasswordMaxAgeOutOfRange { days: u32 },
     #[error(
-        "minimum password length {length} is out of range; use {} to {} characters",
+        "パスワードの最小文字数は{}〜{}文字で指定してください(指定: {length}文字) (minimum password \
+         length {length} is out of range; use {} to {} characters)",
+        MIN_PASSWORD_LENGTH.start(),
+        MIN_PASSWORD_LENGTH.end(),
         MIN_PASSWORD_LENGTH.start(),
         MIN_PASSWORD_LENGTH.end()
     )]

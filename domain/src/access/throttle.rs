@@ -23,8 +23,11 @@ fn window() -> Duration {
 /// Login attempts for this user are paused until the given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error(
-    "too many failed logins for this user ({MAX_FAILED_LOGINS} within {FAILED_LOGIN_WINDOW_MINUTES} \
-     minutes); try again at {} UTC, or ask a manager to reset the password",
+    "ログインの失敗が続いたため、{} UTCまでこのユーザーではログインできません。その時刻以降に再度\
+     お試しいただくか、マネージャーにパスワードの再設定を依頼してください (too many failed logins for \
+     this user ({MAX_FAILED_LOGINS} within {FAILED_LOGIN_WINDOW_MINUTES} minutes); try again at {} \
+     UTC, or ask a manager to reset the password)",
+    .0.format("%Y-%m-%d %H:%M:%S"),
     .0.format("%Y-%m-%d %H:%M:%S")
 )]
 pub struct RetryAt(pub DateTime<Utc>);
