@@ -239,6 +239,30 @@ impl IpAllowList {
     pub fn allows(&self, addr: IpAddr) -> bool {
         self.ranges.is_empty() || self.ranges.iter().any(|range| range.contains(addr))
     }
+
+    /// SEC-3 as a refusal: [`AddressNotAllowed`] naming the caller's address when
+    /// [`IpAllowList::allows`] says no.
+    pub fn check(&self, addr: IpAddr) -> Result<(), AddressNotAllowed> {
+        if self.allows(addr) {
+            Ok(())
+        } else {
+            Err(AddressNotAllowed {
+                address: addr.to_canonical(),
+            })
+        }
+    }
+}
+
+/// SEC-3: the caller's address is not on the tenant's allow-list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error(
+    "このIPアドレス({address})からのアクセスは許可されていません。許可されたネットワークから接続するか、\
+     マネージャーにIP許可リストへの追加を依頼してください (access from {address} is not allowed: \
+     connect from an allowed network, or ask a manager to add the address to the IP allow-list)"
+)]
+pub struct AddressNotAllowed {
+    /// The caller's address (an IPv4-mapped IPv6 address is shown as IPv4).
+    pub address: IpAddr,
 }
 
 impl TryFrom<Vec<String>> for IpAllowList {
@@ -272,6 +296,24 @@ mod tests {
         let empty = IpAllowList::default();
         assert!(empty.allows(ip("198.51.100.1")));
         assert!(empty.allows(ip("2001:db8::1")));
+    }
+
+    #[test]
+    fn sec_3_refusal_names_the_callers_address() {
+        let allow = list(&["203.0.113.0/24"]);
+        assert_eq!(allow.check(ip("203.0.113.1")), Ok(()));
+        let err = allow.check(ip("::ffff:198.51.100.9")).unwrap_err();
+        assert_eq!(
+            err,
+            AddressNotAllowed {
+                address: ip("198.51.100.9")
+            }
+        );
+        assert!(
+            err.to_string().contains("198.51.100.9 is not allowed"),
+            "{err}"
+        );
+        assert_eq!(IpAllowList::default().check(ip("198.51.100.9")), Ok(()));
     }
 
     #[test]

@@ -26,9 +26,9 @@ pub mod session;
 pub mod throttle;
 
 pub use audit_chain::{AccessEntry, BreakReason, ChainBreak, ChainHead, Outcome};
-pub use ip_allow::{IpAllowError, IpAllowList, IpRange, IpRangeError};
+pub use ip_allow::{AddressNotAllowed, IpAllowError, IpAllowList, IpRange, IpRangeError};
 pub use password::{PasswordPolicy, PasswordRejected};
 pub use permission::{Access, Capability, Forbidden, check, scope};
 pub use role::{Role, UnknownRole};
-pub use session::{SecuritySettings, SecuritySettingsError};
+pub use session::{PasswordExpired, SecuritySettings, SecuritySettingsError, SessionExpired};
 pub use throttle::{LoginThrottle, RetryAt};

@@ -123,10 +123,61 @@ impl SecuritySettings {
         expired(last_seen, now, self.idle_logout_minutes)
     }
 
+    /// SEC-1 as a refusal, for a request on a session last seen at `last_seen`.
+    pub fn check_session(
+        &self,
+        last_seen: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionExpired> {
+        match self.idle_logout_minutes {
+            Some(idle_minutes) if self.session_expired(last_seen, now) => {
+                Err(SessionExpired { idle_minutes })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// SEC-2 with this tenant's setting.
     pub fn password_must_change(&self, changed_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         super::password::must_change(changed_at, now, self.password_max_age_days)
     }
+
+    /// SEC-2 as a refusal: at login, a password changed at `changed_at` that is too old must be
+    /// changed before anything else.
+    pub fn check_password_age(
+        &self,
+        changed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PasswordExpired> {
+        match self.password_max_age_days {
+            Some(max_age_days) if self.password_must_change(changed_at, now) => {
+                Err(PasswordExpired { max_age_days })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// SEC-1: the session was idle for longer than the tenant allows and is no longer valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error(
+    "{idle_minutes}分間操作がなかったため、自動的にログアウトしました。もう一度ログインしてください \
+     (the session ended after {idle_minutes} idle minutes; log in again)"
+)]
+pub struct SessionExpired {
+    /// The tenant's idle-logout setting.
+    pub idle_minutes: u32,
+}
+
+/// SEC-2: the password is older than the tenant allows; it must be changed before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error(
+    "パスワードの有効期間({max_age_days}日)が過ぎています。新しいパスワードに変更してください \
+     (the password is older than {max_age_days} days; change it to continue)"
+)]
+pub struct PasswordExpired {
+    /// The tenant's maximum password age.
+    pub max_age_days: u32,
 }
 
 #[cfg(test)]
@@ -226,6 +277,40 @@ mod tests {
         assert!(!settings.session_expired(t(0), t(29)));
         assert!(settings.password_must_change(t(0), t(0) + Duration::days(91)));
         assert!(!settings.password_must_change(t(0), t(0) + Duration::days(89)));
+    }
+
+    #[test]
+    fn sec_1_check_session_refuses_idle_session() {
+        let settings = SecuritySettings {
+            idle_logout_minutes: Some(30),
+            ..SecuritySettings::default()
+        };
+        assert_eq!(settings.check_session(t(0), t(29)), Ok(()));
+        assert_eq!(
+            settings.check_session(t(0), t(30)),
+            Err(SessionExpired { idle_minutes: 30 })
+        );
+        assert_eq!(
+            SecuritySettings::default().check_session(t(0), t(10_000)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn sec_2_check_password_age_refuses_old_password() {
+        let settings = SecuritySettings {
+            password_max_age_days: Some(90),
+            ..SecuritySettings::default()
+        };
+        assert_eq!(
+            settings.check_password_age(t(0), t(0) + Duration::days(90)),
+            Ok(())
+        );
+        let err = settings
+            .check_password_age(t(0), t(0) + Duration::days(91))
+            .unwrap_err();
+        assert_eq!(err, PasswordExpired { max_age_days: 90 });
+        assert!(err.to_string().contains("older than 90 days"), "{err}");
     }
 
     #[test]
