@@ -18,6 +18,7 @@
 //! call events to domain commands.
 
 pub mod auth;
+pub mod media;
 pub mod sdp;
 pub mod transaction;
 pub mod transport;

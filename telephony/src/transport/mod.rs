@@ -11,4 +11,4 @@ pub use message::{
     Header, MAX_MESSAGE, Message, ParseError, StartLine, addr_uri, param, split_list,
     uri_host_port, uri_user,
 };
-pub use udp::{UdpTransport, bad_request_answer};
+pub use udp::{RECV_BUFFER, UdpTransport, bad_request_answer, bind_udp};

@@ -1,0 +1,8 @@
+//! Media: RTP, G.711, the two-leg relay and the stereo WAV recorder.
+
+pub mod g711;
+mod relay;
+pub mod rtp;
+pub mod wav;
+
+pub use relay::{FRAME, LegConfig, LegId, Relay, RelayReport, RelayStats};

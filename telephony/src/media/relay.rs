@@ -1,0 +1,363 @@
+//! The two-leg RTP relay: operator ↔ customer, with symmetric latching, one continuous
+//! outgoing stream per leg, A-law/μ-law transcoding, hold (silence to the customer) and the
+//! stereo recorder (customer left, operator right).
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::g711;
+use super::rtp::{Rewriter, RtpHeader, build};
+use super::wav::{SAMPLE_RATE, WavWriter};
+use crate::sdp::Codec;
+use crate::transport::bind_udp;
+
+/// Samples per 20 ms packet at 8 kHz.
+pub const FRAME: usize = 160;
+/// How much audio a channel may queue before the oldest is dropped (jitter allowance).
+const MAX_QUEUE: usize = FRAME * 10;
+/// A latched source silent this long may be replaced by a new source address.
+const RELATCH_AFTER: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegId {
+    Operator,
+    Customer,
+}
+
+/// Where and how to send to a leg (from its SDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegConfig {
+    pub remote: SocketAddr,
+    pub codec: Codec,
+    pub dtmf_pt: Option<u8>,
+}
+
+/// Packet counters of one relay.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RelayStats {
+    pub operator_to_customer: u64,
+    pub customer_to_operator: u64,
+    /// Not RTP, from an unexpected source, or no peer leg yet.
+    pub dropped: u64,
+    pub ssrc_changes: u64,
+    /// Silence packets sent to the customer while on hold.
+    pub hold_packets: u64,
+    /// Times a leg's remote address was (re)latched from incoming packets.
+    pub latches: u64,
+}
+
+/// What a relay leaves behind when stopped.
+#[derive(Debug, Clone)]
+pub struct RelayReport {
+    pub stats: RelayStats,
+    /// The recording and its length, if one was made.
+    pub recording: Option<(PathBuf, Duration)>,
+    pub recording_error: Option<String>,
+}
+
+enum Control {
+    SetLeg(LegId, LegConfig),
+    Hold(bool),
+    Record(PathBuf, oneshot::Sender<io::Result<()>>),
+    Stop(oneshot::Sender<RelayReport>),
+}
+
+/// Handle to a running relay; dropping it stops the relay (without a report).
+#[derive(Debug)]
+pub struct Relay {
+    ctl: mpsc::UnboundedSender<Control>,
+    operator: SocketAddr,
+    customer: SocketAddr,
+    stats: Arc<Mutex<RelayStats>>,
+}
+
+struct Leg {
+    sock: UdpSocket,
+    config: Option<LegConfig>,
+    latched: Option<SocketAddr>,
+    last_rx: Option<Instant>,
+    last_ssrc: Option<u32>,
+    out: Rewriter,
+    /// Decoded audio waiting for the recorder.
+    queue: VecDeque<i16>,
+}
+
+impl Leg {
+    fn dest(&self) -> Option<SocketAddr> {
+        self.latched.or(self.config.map(|c| c.remote))
+    }
+}
+
+impl Relay {
+    /// Bind the two RTP sockets on `ip` (ports chosen by the OS) and start relaying.
+    pub fn bind(ip: IpAddr) -> io::Result<Relay> {
+        let op = bind_udp(SocketAddr::new(ip, 0))?;
+        let cu = bind_udp(SocketAddr::new(ip, 0))?;
+        let operator = op.local_addr()?;
+        let customer = cu.local_addr()?;
+        let (ctl, rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Mutex::new(RelayStats::default()));
+        let leg = |sock| Leg {
+            sock,
+            config: None,
+            latched: None,
+            last_rx: None,
+            last_ssrc: None,
+            out: Rewriter::new(rand::random()),
+            queue: VecDeque::new(),
+        };
+        tokio::spawn(run(leg(op), leg(cu), rx, stats.clone()));
+        Ok(Relay {
+            ctl,
+            operator,
+            customer,
+            stats,
+        })
+    }
+
+    /// Local RTP address to put in the SDP of the given leg.
+    pub fn local_addr(&self, leg: LegId) -> SocketAddr {
+        match leg {
+            LegId::Operator => self.operator,
+            LegId::Customer => self.customer,
+        }
+    }
+
+    pub fn set_leg(&self, leg: LegId, config: LegConfig) {
+        let _ = self.ctl.send(Control::SetLeg(leg, config));
+    }
+
+    /// Hold: the customer hears silence instead of the operator.
+    pub fn hold(&self, on: bool) {
+        let _ = self.ctl.send(Control::Hold(on));
+    }
+
+    /// Start recording both directions to `path` (stereo WAV).
+    pub async fn record(&self, path: PathBuf) -> io::Result<()> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.ctl.send(Control::Record(path, tx));
+        rx.await
+            .unwrap_or_else(|_| Err(io::Error::other("relay stopped")))
+    }
+
+    pub fn stats(&self) -> RelayStats {
+        *self.stats.lock().unwrap()
+    }
+
+    /// Stop relaying, finish the recording and report.
+    pub async fn stop(self) -> RelayReport {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.ctl.send(Control::Stop(tx));
+        rx.await.unwrap_or_else(|_| RelayReport {
+            stats: *self.stats.lock().unwrap(),
+            recording: None,
+            recording_error: Some("relay task ended before stop".into()),
+        })
+    }
+}
+
+struct Recording {
+    writer: WavWriter,
+    started: Instant,
+}
+
+async fn run(
+    mut op: Leg,
+    mut cu: Leg,
+    mut ctl: mpsc::UnboundedReceiver<Control>,
+    stats: Arc<Mutex<RelayStats>>,
+) {
+    let mut buf_op = vec![0u8; 2048];
+    let mut buf_cu = vec![0u8; 2048];
+    let mut scratch = Vec::with_capacity(2048);
+    let mut hold = false;
+    let mut recording: Option<Recording> = None;
+    let mut rec_error: Option<String> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    loop {
+        let ticking = hold || recording.is_some();
+        tokio::select! {
+            r = op.sock.recv_from(&mut buf_op) => {
+                if let Ok((n, src)) = r {
+                    let rec = recording.is_some();
+                    let forward = !hold;
+                    relay_packet(&buf_op[..n], src, &mut op, &mut cu, forward, rec, &mut scratch, &stats, LegId::Operator).await;
+                }
+            }
+            r = cu.sock.recv_from(&mut buf_cu) => {
+                if let Ok((n, src)) = r {
+                    let rec = recording.is_some();
+                    relay_packet(&buf_cu[..n], src, &mut cu, &mut op, true, rec, &mut scratch, &stats, LegId::Customer).await;
+                }
+            }
+            _ = tick.tick(), if ticking => {
+                if hold && let (Some(cfg), Some(dest)) = (cu.config, cu.dest()) {
+                    let payload = [g711::silence_byte(cfg.codec); FRAME];
+                    let (seq, ts) = cu.out.inject(FRAME as u32);
+                    build(&mut scratch, cfg.codec.payload_type(), false, seq, ts, cu.out.ssrc, &payload);
+                    let _ = cu.sock.send_to(&scratch, dest).await;
+                    stats.lock().unwrap().hold_packets += 1;
+                }
+                if let Some(rec) = recording.as_mut()
+                    && let Err(e) = write_frame(rec, &mut cu, &mut op, FRAME)
+                {
+                    rec_error = Some(e.to_string());
+                    recording = None;
+                }
+            }
+            c = ctl.recv() => match c {
+                Some(Control::SetLeg(LegId::Operator, cfg)) => op.config = Some(cfg),
+                Some(Control::SetLeg(LegId::Customer, cfg)) => cu.config = Some(cfg),
+                Some(Control::Hold(on)) => {
+                    if on && !ticking { tick.reset(); }
+                    hold = on;
+                }
+                Some(Control::Record(path, reply)) => {
+                    match WavWriter::create(&path) {
+                        Ok(writer) => {
+                            if !ticking { tick.reset(); }
+                            op.queue.clear();
+                            cu.queue.clear();
+                            recording = Some(Recording { writer, started: Instant::now() });
+                            let _ = reply.send(Ok(()));
+                        }
+                        Err(e) => { let _ = reply.send(Err(e)); }
+                    }
+                }
+                Some(Control::Stop(reply)) => {
+                    let mut report = RelayReport {
+                        stats: *stats.lock().unwrap(),
+                        recording: None,
+                        recording_error: rec_error.take(),
+                    };
+                    if let Some(mut rec) = recording.take() {
+                        // Top up to the exact elapsed time so the file is as long as the talk.
+                        let want = (rec.started.elapsed().as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u32;
+                        let have = rec.writer.frames();
+                        let result = if want > have {
+                            write_frame(&mut rec, &mut cu, &mut op, (want - have) as usize)
+                        } else {
+                            Ok(())
+                        };
+                        match result.and_then(|_| rec.writer.finish()) {
+                            Ok((path, frames)) => {
+                                report.recording = Some((
+                                    path,
+                                    Duration::from_micros(u64::from(frames) * 1_000_000 / u64::from(SAMPLE_RATE)),
+                                ));
+                            }
+                            Err(e) => report.recording_error = Some(e.to_string()),
+                        }
+                    }
+                    let _ = reply.send(report);
+                    return;
+                }
+                None => return,
+            }
+        }
+    }
+}
+
+fn write_frame(rec: &mut Recording, cu: &mut Leg, op: &mut Leg, n: usize) -> io::Result<()> {
+    let take = |q: &mut VecDeque<i16>| -> Vec<i16> {
+        let k = n.min(q.len());
+        let mut v: Vec<i16> = q.drain(..k).collect();
+        v.resize(n, 0);
+        v
+    };
+    let left = take(&mut cu.queue);
+    let right = take(&mut op.queue);
+    rec.writer.write(&left, &right)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn relay_packet(
+    pkt: &[u8],
+    src: SocketAddr,
+    from: &mut Leg,
+    to: &mut Leg,
+    forward: bool,
+    record: bool,
+    scratch: &mut Vec<u8>,
+    stats: &Mutex<RelayStats>,
+    dir: LegId,
+) {
+    let Some(h) = RtpHeader::parse(pkt) else {
+        stats.lock().unwrap().dropped += 1;
+        return;
+    };
+    let now = Instant::now();
+    // Symmetric latching: send back to where the leg's packets really come from.
+    match from.latched {
+        Some(l) if l == src => {}
+        Some(_) if from.last_rx.is_some_and(|t| now - t < RELATCH_AFTER) => {
+            stats.lock().unwrap().dropped += 1;
+            return;
+        }
+        _ => {
+            from.latched = Some(src);
+            stats.lock().unwrap().latches += 1;
+        }
+    }
+    from.last_rx = Some(now);
+    if from.last_ssrc.is_some_and(|s| s != h.ssrc) {
+        stats.lock().unwrap().ssrc_changes += 1;
+    }
+    from.last_ssrc = Some(h.ssrc);
+    let Some(from_cfg) = from.config else {
+        stats.lock().unwrap().dropped += 1;
+        return;
+    };
+    let payload = &pkt[h.payload_offset..h.payload_offset + h.payload_len];
+    let is_audio = h.payload_type == from_cfg.codec.payload_type();
+    if record && is_audio {
+        let mut samples = Vec::with_capacity(payload.len());
+        g711::decode(from_cfg.codec, payload, &mut samples);
+        from.queue.extend(samples);
+        let excess = from.queue.len().saturating_sub(MAX_QUEUE);
+        from.queue.drain(..excess);
+    }
+    if !forward {
+        return;
+    }
+    let (Some(to_cfg), Some(dest)) = (to.config, to.dest()) else {
+        stats.lock().unwrap().dropped += 1;
+        return;
+    };
+    let mut body = payload.to_vec();
+    let pt = if is_audio {
+        g711::transcode(from_cfg.codec, to_cfg.codec, &mut body);
+        to_cfg.codec.payload_type()
+    } else if Some(h.payload_type) == from_cfg.dtmf_pt && to_cfg.dtmf_pt.is_some() {
+        to_cfg.dtmf_pt.unwrap_or(h.payload_type)
+    } else {
+        stats.lock().unwrap().dropped += 1;
+        return;
+    };
+    let samples = if is_audio {
+        body.len() as u32
+    } else {
+        FRAME as u32
+    };
+    let (seq, ts, marker) = to.out.rewrite(h.ssrc, h.seq, h.timestamp, samples);
+    build(scratch, pt, h.marker || marker, seq, ts, to.out.ssrc, &body);
+    if to.sock.send_to(scratch, dest).await.is_ok() {
+        let mut s = stats.lock().unwrap();
+        match dir {
+            LegId::Operator => s.operator_to_customer += 1,
+            LegId::Customer => s.customer_to_operator += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

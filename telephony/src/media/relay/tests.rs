@@ -1,0 +1,212 @@
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+
+use super::*;
+use crate::media::wav;
+
+async fn phone() -> UdpSocket {
+    UdpSocket::bind("127.0.0.1:0").await.unwrap()
+}
+
+fn tone_packet(codec: Codec, ssrc: u32, seq: u16, ts: u32, amp: f32) -> Vec<u8> {
+    let samples: Vec<i16> = (0..FRAME)
+        .map(|i| ((i as f32 * 0.3).sin() * amp) as i16)
+        .collect();
+    let mut payload = Vec::new();
+    g711::encode(codec, &samples, &mut payload);
+    let mut p = Vec::new();
+    build(&mut p, codec.payload_type(), false, seq, ts, ssrc, &payload);
+    p
+}
+
+fn drain(sock: &UdpSocket) -> Vec<(RtpHeader, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok((n, _)) = sock.try_recv_from(&mut buf) {
+        let h = RtpHeader::parse(&buf[..n]).unwrap();
+        out.push((
+            h,
+            buf[h.payload_offset..h.payload_offset + h.payload_len].to_vec(),
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn relays_both_ways_transcodes_hides_ssrc_changes_and_records() {
+    let relay = Relay::bind("127.0.0.1".parse().unwrap()).unwrap();
+    let op = phone().await;
+    let cu = phone().await;
+    relay.set_leg(
+        LegId::Operator,
+        LegConfig {
+            remote: op.local_addr().unwrap(),
+            codec: Codec::Pcmu,
+            dtmf_pt: None,
+        },
+    );
+    relay.set_leg(
+        LegId::Customer,
+        LegConfig {
+            remote: cu.local_addr().unwrap(),
+            codec: Codec::Pcma,
+            dtmf_pt: None,
+        },
+    );
+    let path = std::env::temp_dir().join(format!("kaden-relay-{}.wav", rand::random::<u64>()));
+    relay.record(path.clone()).await.unwrap();
+    let started = Instant::now();
+    let to_relay_op = relay.local_addr(LegId::Operator);
+    let to_relay_cu = relay.local_addr(LegId::Customer);
+    for i in 0..50u16 {
+        // The operator's phone restarts its stream half way (new SSRC, new numbering).
+        let (ssrc, seq) = if i < 25 {
+            (11, 1000 + i)
+        } else {
+            (12, 40_000 + i)
+        };
+        op.send_to(
+            &tone_packet(Codec::Pcmu, ssrc, seq, u32::from(seq) * 160, 8000.0),
+            to_relay_op,
+        )
+        .await
+        .unwrap();
+        cu.send_to(
+            &tone_packet(Codec::Pcma, 99, 7 + i, u32::from(i) * 160, 6000.0),
+            to_relay_cu,
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let at_customer = drain(&cu);
+    let at_operator = drain(&op);
+    assert_eq!(at_customer.len(), 50);
+    assert_eq!(at_operator.len(), 50);
+    assert!(at_customer.iter().all(|(h, _)| h.payload_type == 8));
+    assert!(at_operator.iter().all(|(h, _)| h.payload_type == 0));
+    let ssrc = at_customer[0].0.ssrc;
+    assert!(
+        at_customer.iter().all(|(h, _)| h.ssrc == ssrc),
+        "one outgoing SSRC"
+    );
+    for w in at_customer.windows(2) {
+        assert_eq!(
+            w[1].0.seq,
+            w[0].0.seq.wrapping_add(1),
+            "continuous sequence"
+        );
+        assert_eq!(w[1].0.timestamp, w[0].0.timestamp.wrapping_add(160));
+    }
+    assert_eq!(relay.stats().ssrc_changes, 1);
+
+    // Hold: the customer gets silence, not the operator.
+    relay.hold(true);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for i in 0..10u16 {
+        op.send_to(
+            &tone_packet(Codec::Pcmu, 12, 50_000 + i, 0, 8000.0),
+            to_relay_op,
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let held = drain(&cu);
+    assert!(
+        held.len() >= 5,
+        "silence keeps flowing on hold: {}",
+        held.len()
+    );
+    assert!(
+        held.iter().all(|(_, p)| p.iter().all(|b| *b == 0xD5)),
+        "only A-law silence"
+    );
+    relay.hold(false);
+
+    let report = relay.stop().await;
+    let talk = started.elapsed();
+    let (rec_path, rec_len) = report.recording.unwrap();
+    assert_eq!(rec_path, path);
+    let diff = rec_len.as_millis() as i128 - talk.as_millis() as i128;
+    assert!(diff.abs() <= 100, "recording {rec_len:?} vs talk {talk:?}");
+    let (channels, rate, frames, samples) = wav::read(&path).unwrap();
+    assert_eq!((channels, rate), (2, 8000));
+    assert_eq!(u128::from(frames) * 1000 / 8000, rec_len.as_millis());
+    let left_energy: i64 = samples.iter().step_by(2).map(|s| i64::from(*s).abs()).sum();
+    let right_energy: i64 = samples
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|s| i64::from(*s).abs())
+        .sum();
+    assert!(
+        left_energy > 0 && right_energy > 0,
+        "both channels recorded"
+    );
+    assert!(report.stats.operator_to_customer >= 50 && report.stats.customer_to_operator >= 50);
+    std::fs::remove_file(path).unwrap();
+}
+
+#[tokio::test]
+async fn latches_to_the_real_source_address() {
+    let relay = Relay::bind("127.0.0.1".parse().unwrap()).unwrap();
+    let op = phone().await;
+    let cu = phone().await;
+    // The SDP of the customer leg names an address behind NAT that nobody listens on.
+    let wrong = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let wrong_addr = wrong.local_addr().unwrap();
+    relay.set_leg(
+        LegId::Operator,
+        LegConfig {
+            remote: op.local_addr().unwrap(),
+            codec: Codec::Pcmu,
+            dtmf_pt: None,
+        },
+    );
+    relay.set_leg(
+        LegId::Customer,
+        LegConfig {
+            remote: wrong_addr,
+            codec: Codec::Pcmu,
+            dtmf_pt: None,
+        },
+    );
+    cu.send_to(
+        &tone_packet(Codec::Pcmu, 5, 1, 0, 1000.0),
+        relay.local_addr(LegId::Customer),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    op.send_to(
+        &tone_packet(Codec::Pcmu, 6, 1, 0, 1000.0),
+        relay.local_addr(LegId::Operator),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(drain(&cu).len(), 1, "sent to the latched address");
+    let mut buf = [0u8; 64];
+    assert!(
+        wrong.try_recv_from(&mut buf).is_err(),
+        "not to the SDP address"
+    );
+    // A stranger on the customer port while the customer is talking is not latched.
+    let stranger = phone().await;
+    stranger
+        .send_to(
+            &tone_packet(Codec::Pcmu, 7, 1, 0, 1000.0),
+            relay.local_addr(LegId::Customer),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(relay.stats().dropped, 1);
+    assert_eq!(drain(&op).len(), 1);
+    let report = relay.stop().await;
+    assert!(report.recording.is_none());
+}
