@@ -7,6 +7,7 @@
 //!
 //! ## Layout
 //! - [`audit_chain`]: the access log's hash chain and its verification (AUD-1).
+//! - `codes`: the stable error code of every refusal here (`DomainError`).
 //! - [`ip_allow`]: the IP allow-list of addresses and CIDR ranges (SEC-3).
 //! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
 //! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
@@ -18,6 +19,7 @@
 //! through their module (`session::expired`, `password::must_change`, `audit_chain::verify`).
 
 pub mod audit_chain;
+mod codes;
 pub mod ip_allow;
 pub mod password;
 pub mod permission;
