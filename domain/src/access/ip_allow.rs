@@ -448,6 +448,56 @@ mod tests {
         );
     }
 
+    /// Convention 17 (parsers are fuzzed), deterministically: every truncation of valid entries
+    /// and every single-character insertion or replacement from a set of awkward characters
+    /// either fails with an error or gives a range whose text reads back to the same range.
+    #[test]
+    fn sec_3_parser_never_panics_and_round_trips() {
+        let seeds = [
+            "203.0.113.0/24",
+            "10.0.0.1",
+            "2001:db8::/32",
+            "::ffff:203.0.113.0/120",
+            "fe80::1",
+            "0.0.0.0/0",
+            "::/0",
+        ];
+        let awkward = [
+            '/', ':', '.', '0', '9', 'f', 'x', ' ', '-', '+', '%', '/', 'é', '\0',
+        ];
+        let mut inputs: Vec<String> = Vec::new();
+        for seed in seeds {
+            let chars: Vec<char> = seed.chars().collect();
+            for cut in 0..=chars.len() {
+                inputs.push(chars[..cut].iter().collect());
+                inputs.push(chars[cut..].iter().collect());
+                for c in awkward {
+                    let mut inserted = chars.clone();
+                    inserted.insert(cut, c);
+                    inputs.push(inserted.into_iter().collect());
+                    if cut < chars.len() {
+                        let mut replaced = chars.clone();
+                        replaced[cut] = c;
+                        inputs.push(replaced.into_iter().collect());
+                    }
+                }
+            }
+        }
+        let mut accepted = 0;
+        for input in &inputs {
+            if let Ok(range) = input.parse::<IpRange>() {
+                accepted += 1;
+                assert_eq!(range.to_string().parse::<IpRange>(), Ok(range), "{input:?}");
+                assert!(range.contains(range.network()), "{input:?}");
+            }
+        }
+        assert!(
+            accepted > 0 && accepted < inputs.len(),
+            "{accepted} of {}",
+            inputs.len()
+        );
+    }
+
     #[test]
     fn sec_3_serializes_as_list_of_strings() {
         let allow = list(&[" 203.0.113.0/24 ", "2001:db8::1", "2001:DB8::/32"]);
