@@ -18,7 +18,9 @@
 //! call events to domain commands.
 
 pub mod auth;
+pub mod dialog;
 pub mod media;
+pub mod registrar;
 pub mod sdp;
 pub mod transaction;
 pub mod transport;

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use crate::transport::{Message, UdpTransport, bad_request_answer};
 
 pub use client::{ClientTx, TxEvent};
-pub use server::ServerTx;
+pub use server::{Responder, ServerOutcome, ServerTx};
 
 /// RFC 3261 timer values (defaults: T1 = 500 ms, T2 = 4 s, T4 = 5 s).
 #[derive(Debug, Clone, Copy)]

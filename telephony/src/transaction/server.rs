@@ -46,6 +46,16 @@ impl ServerTx {
         let _ = self.responses.send(resp);
     }
 
+    /// A cloneable sender of responses into this transaction (used to answer an INVITE with
+    /// 487 when a CANCEL arrives while the call is held elsewhere).
+    pub fn responder(&self) -> Responder {
+        Responder {
+            request: self.request.clone(),
+            local_tag: self.local_tag.clone(),
+            responses: self.responses.clone(),
+        }
+    }
+
     /// Build and send a response with just the copied headers.
     pub fn reply(&self, code: u16, reason: &str) {
         self.respond(Message::response_to(&self.request, code, reason));
@@ -61,6 +71,27 @@ impl ServerTx {
             Some(rx) => rx.await.unwrap_or(ServerOutcome::Done),
             None => ServerOutcome::Done,
         }
+    }
+}
+
+/// Cloneable response sender for a server transaction.
+#[derive(Debug, Clone)]
+pub struct Responder {
+    request: Message,
+    local_tag: String,
+    responses: mpsc::UnboundedSender<Message>,
+}
+
+impl Responder {
+    pub fn reply(&self, code: u16, reason: &str) {
+        let mut resp = Message::response_to(&self.request, code, reason);
+        if code > 100
+            && let Some(to) = resp.headers.iter_mut().find(|h| h.name == "To")
+            && crate::transport::param(&to.value, "tag").is_none()
+        {
+            to.value = format!("{};tag={}", to.value, self.local_tag);
+        }
+        let _ = self.responses.send(resp);
     }
 }
 

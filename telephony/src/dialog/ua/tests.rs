@@ -1,0 +1,140 @@
+use std::time::Duration;
+
+use super::*;
+use crate::transaction::Timers;
+use crate::transport::UdpTransport;
+
+fn ua() -> (UserAgent, mpsc::UnboundedReceiver<IncomingCall>) {
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start(t, Timers::default());
+    UserAgent::start(ep, rx, UaConfig::default(), None)
+}
+
+fn invite_to(b: &UserAgent, sdp: &str) -> InviteRequest {
+    InviteRequest {
+        target: format!("sip:0312345678@{}", b.local_addr()),
+        dest: b.local_addr(),
+        from_user: "0501234567".into(),
+        display_name: None,
+        assert_identity: true,
+        sdp: sdp.as_bytes().to_vec(),
+        credentials: None,
+        extra_headers: vec![],
+    }
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("timed out")
+}
+
+#[tokio::test]
+async fn invite_ring_answer_hold_and_remote_bye() {
+    let (a, _ia) = ua();
+    let (b, mut ib) = ua();
+    let mut out = a.invite(invite_to(&b, "v=0\r\noffer"));
+    let inc = within(ib.recv()).await.unwrap();
+    assert_eq!(
+        inc.request.get("P-Asserted-Identity"),
+        Some("<sip:0501234567@kaden.invalid>")
+    );
+    assert!(inc.request.get("From").unwrap().contains("sip:0501234567@"));
+    assert_eq!(inc.sdp(), b"v=0\r\noffer");
+    inc.provisional(180, "Ringing", None);
+    match within(out.next()).await.unwrap() {
+        Progress::Provisional { code, reason, .. } => {
+            assert_eq!((code, reason.as_str()), (180, "Ringing"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut leg_b = inc.answer(b"v=0\r\nanswer".to_vec()).unwrap();
+    let Progress::Answered { leg: leg_a, sdp } = within(out.next()).await.unwrap() else {
+        panic!("not answered")
+    };
+    assert_eq!(sdp, b"v=0\r\nanswer");
+    // Hold from A: B sees the new offer and answers with its SDP.
+    let ans = within(leg_a.reinvite(b"v=0\r\na=sendonly".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(ans, b"v=0\r\nanswer");
+    assert_eq!(
+        within(leg_b.event()).await,
+        Some(LegEvent::RemoteSdp(b"v=0\r\na=sendonly".to_vec()))
+    );
+    // B hangs up.
+    assert_eq!(within(leg_b.bye()).await, 200);
+    let mut leg_a = leg_a;
+    assert_eq!(within(leg_a.event()).await, Some(LegEvent::RemoteBye));
+}
+
+#[tokio::test]
+async fn cancel_while_ringing_gives_487_and_callee_sees_cancel() {
+    let (a, _ia) = ua();
+    let (b, mut ib) = ua();
+    let mut out = a.invite(invite_to(&b, "v=0"));
+    let mut inc = within(ib.recv()).await.unwrap();
+    inc.provisional(180, "Ringing", None);
+    assert!(matches!(
+        within(out.next()).await,
+        Some(Progress::Provisional { code: 180, .. })
+    ));
+    out.cancel();
+    within(inc.cancelled()).await;
+    match within(out.next()).await.unwrap() {
+        Progress::Failed { code, reason } => {
+            assert_eq!((code, reason.as_str()), (487, "Request Terminated"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn rejection_keeps_the_cause() {
+    let (a, _ia) = ua();
+    let (b, mut ib) = ua();
+    let mut out = a.invite(invite_to(&b, "v=0"));
+    let inc = within(ib.recv()).await.unwrap();
+    inc.reject(404, "Not Found", Some("number not in service"));
+    match within(out.next()).await.unwrap() {
+        Progress::Failed { code, reason } => {
+            assert_eq!((code, reason.as_str()), (404, "Not Found"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bye_from_caller_reaches_callee() {
+    let (a, _ia) = ua();
+    let (b, mut ib) = ua();
+    let mut out = a.invite(invite_to(&b, "v=0"));
+    let inc = within(ib.recv()).await.unwrap();
+    let mut leg_b = inc.answer(b"v=0".to_vec()).unwrap();
+    let Some(Progress::Answered { leg: leg_a, .. }) = within(out.next()).await else {
+        panic!()
+    };
+    assert_eq!(within(leg_a.bye()).await, 200);
+    assert_eq!(within(leg_b.event()).await, Some(LegEvent::RemoteBye));
+    // The dialog is gone: a second BYE gets 481.
+    assert_eq!(within(leg_a.bye()).await, 481);
+}
+
+#[tokio::test]
+async fn unanswered_invite_to_nowhere_fails_408() {
+    let timers = Timers {
+        t1: Duration::from_millis(10),
+        ..Timers::default()
+    };
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start(t, timers);
+    let (a, _ia) = UserAgent::start(ep, rx, UaConfig::default(), None);
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut req = invite_to(&a, "v=0");
+    req.dest = silent.local_addr().unwrap();
+    let mut out = a.invite(req);
+    match within(out.next()).await.unwrap() {
+        Progress::Failed { code, .. } => assert_eq!(code, 408),
+        other => panic!("{other:?}"),
+    }
+}

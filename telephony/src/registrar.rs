@@ -1,0 +1,315 @@
+//! Registrar for operators' softphones (RFC 3261 §10): REGISTER with a digest challenge,
+//! bindings that expire, lookup by user.
+//!
+//! Credentials come from the api through [`SipCredentials`]: it hands out HA1 values (the
+//! hash of user, realm and SIP password), so this crate never sees passwords.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::auth::{Algorithm, Challenge, Credentials};
+use crate::transaction::ServerTx;
+use crate::transport::{Message, addr_uri, param, uri_user};
+
+/// Implemented by the api: the HA1 of a user's SIP password, `None` if the user has none.
+pub trait SipCredentials: Send + Sync {
+    fn ha1(&self, user: &str, realm: &str, algorithm: Algorithm) -> Option<String>;
+}
+
+/// One registered contact of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub user: String,
+    /// The Contact URI the phone registered.
+    pub contact: String,
+    /// Where the REGISTER came from: INVITEs go here (NAT-friendly, RFC 5626 style).
+    pub source: SocketAddr,
+    pub expires_at: Instant,
+}
+
+const NONCE_LIFETIME: Duration = Duration::from_secs(300);
+pub const DEFAULT_EXPIRES: u32 = 3600;
+pub const MIN_EXPIRES: u32 = 60;
+pub const MAX_EXPIRES: u32 = 7200;
+
+/// The registrar: bindings by user.
+pub struct Registrar {
+    realm: String,
+    algorithm: Algorithm,
+    credentials: Arc<dyn SipCredentials>,
+    bindings: Mutex<HashMap<String, Vec<Binding>>>,
+    nonces: Mutex<HashMap<String, Instant>>,
+}
+
+impl std::fmt::Debug for Registrar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registrar")
+            .field("realm", &self.realm)
+            .finish()
+    }
+}
+
+impl Registrar {
+    pub fn new(
+        realm: impl Into<String>,
+        algorithm: Algorithm,
+        credentials: Arc<dyn SipCredentials>,
+    ) -> Self {
+        Registrar {
+            realm: realm.into(),
+            algorithm,
+            credentials,
+            bindings: Mutex::new(HashMap::new()),
+            nonces: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// Answer a REGISTER through its transaction.
+    pub fn handle(&self, stx: ServerTx) {
+        let resp = self.process(&stx.request, stx.source);
+        stx.respond(resp);
+    }
+
+    /// Live bindings of `user`, most recently registered first.
+    pub fn lookup(&self, user: &str) -> Vec<Binding> {
+        let now = Instant::now();
+        let mut map = self.bindings.lock().unwrap();
+        let Some(list) = map.get_mut(user) else {
+            return Vec::new();
+        };
+        list.retain(|b| b.expires_at > now);
+        let mut out = list.clone();
+        out.reverse();
+        out
+    }
+
+    fn challenge(&self, req: &Message, stale: bool) -> Message {
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        {
+            let mut nonces = self.nonces.lock().unwrap();
+            let now = Instant::now();
+            if nonces.len() > 10_000 {
+                nonces.retain(|_, t| now - *t < NONCE_LIFETIME);
+            }
+            nonces.insert(nonce.clone(), now);
+        }
+        let ch = Challenge {
+            realm: self.realm.clone(),
+            nonce,
+            opaque: None,
+            algorithm: self.algorithm,
+            qop_auth: true,
+            stale,
+        };
+        let mut r = Message::response_to(req, 401, "Unauthorized");
+        r.push("WWW-Authenticate", ch.to_header());
+        r
+    }
+
+    fn refuse(req: &Message, code: u16, reason: &str, why: &str) -> Message {
+        let mut r = Message::response_to(req, code, reason);
+        r.push("Warning", format!("399 kaden \"{why}\""));
+        r
+    }
+
+    /// Decide the response to a REGISTER.
+    pub fn process(&self, req: &Message, source: SocketAddr) -> Message {
+        let Some(user) = req.get("To").and_then(|t| uri_user(addr_uri(t))) else {
+            return Self::refuse(req, 400, "Bad Request", "To has no user part");
+        };
+        let user = user.to_string();
+        let Some(auth) = req.get("Authorization") else {
+            return self.challenge(req, false);
+        };
+        let creds = match Credentials::parse(auth) {
+            Ok(c) => c,
+            Err(e) => return Self::refuse(req, 400, "Bad Request", &e.to_string()),
+        };
+        let fresh = self
+            .nonces
+            .lock()
+            .unwrap()
+            .get(&creds.nonce)
+            .is_some_and(|t| Instant::now() - *t < NONCE_LIFETIME);
+        if !fresh || creds.realm != self.realm {
+            return self.challenge(req, true);
+        }
+        if creds.username != user {
+            return Self::refuse(
+                req,
+                403,
+                "Forbidden",
+                "digest username differs from the registered user",
+            );
+        }
+        let Some(ha1) = self.credentials.ha1(&user, &self.realm, creds.algorithm) else {
+            return Self::refuse(req, 403, "Forbidden", "no such user or no SIP password set");
+        };
+        if !creds.verify(&ha1, "REGISTER") {
+            return Self::refuse(req, 403, "Forbidden", "wrong SIP password");
+        }
+
+        let header_expires = req
+            .get("Expires")
+            .and_then(|e| e.trim().parse::<u32>().ok());
+        let now = Instant::now();
+        let contacts: Vec<&str> = req.get_all("Contact").collect();
+        {
+            let mut map = self.bindings.lock().unwrap();
+            let list = map.entry(user.clone()).or_default();
+            list.retain(|b| b.expires_at > now);
+            if contacts.iter().any(|c| c.trim() == "*") {
+                if header_expires != Some(0) || contacts.len() != 1 {
+                    return Self::refuse(req, 400, "Bad Request", "Contact * needs Expires: 0");
+                }
+                list.clear();
+            }
+            for c in contacts.iter().filter(|c| c.trim() != "*") {
+                let uri = addr_uri(c).to_string();
+                let expires = param(c, "expires")
+                    .and_then(|e| e.parse::<u32>().ok())
+                    .or(header_expires)
+                    .unwrap_or(DEFAULT_EXPIRES);
+                if expires > 0 && expires < MIN_EXPIRES {
+                    let mut r = Message::response_to(req, 423, "Interval Too Brief");
+                    r.push("Min-Expires", MIN_EXPIRES.to_string());
+                    return r;
+                }
+                list.retain(|b| b.contact != uri);
+                if expires > 0 {
+                    list.push(Binding {
+                        user: user.clone(),
+                        contact: uri,
+                        source,
+                        expires_at: now + Duration::from_secs(u64::from(expires.min(MAX_EXPIRES))),
+                    });
+                }
+            }
+        }
+        let mut ok = Message::response_to(req, 200, "OK");
+        for b in self.lookup(&user) {
+            let left = b.expires_at.saturating_duration_since(now).as_secs();
+            ok.push("Contact", format!("<{}>;expires={left}", b.contact));
+        }
+        ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{authorization, ha1};
+
+    struct Users;
+    impl SipCredentials for Users {
+        fn ha1(&self, user: &str, realm: &str, algorithm: Algorithm) -> Option<String> {
+            (user == "op1").then(|| ha1(algorithm, user, realm, "secret"))
+        }
+    }
+
+    fn register(user: &str, contact: &str, auth: Option<String>) -> Message {
+        let mut m = Message::request(rsip::Method::Register, "sip:127.0.0.1");
+        m.push("Via", "SIP/2.0/UDP 127.0.0.1:6000;branch=z9hG4bKr");
+        m.push("From", format!("<sip:{user}@127.0.0.1>;tag=r1"));
+        m.push("To", format!("<sip:{user}@127.0.0.1>"));
+        m.push("Call-ID", "reg1");
+        m.push("CSeq", "1 REGISTER");
+        m.push("Contact", contact);
+        if let Some(a) = auth {
+            m.push("Authorization", a);
+        }
+        m
+    }
+
+    fn answer_challenge(reg: &Registrar, user: &str, pw: &str, contact: &str) -> Message {
+        let src = "127.0.0.1:6000".parse().unwrap();
+        let ch = reg.process(&register(user, contact, None), src);
+        assert_eq!(ch.status(), Some(401));
+        let ch = Challenge::parse(ch.get("WWW-Authenticate").unwrap()).unwrap();
+        let a = authorization(&ch, user, pw, "REGISTER", "sip:127.0.0.1", "cn", 1);
+        reg.process(&register(user, contact, Some(a)), src)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn register_with_digest_then_binding_expires() {
+        for alg in [Algorithm::Md5, Algorithm::Sha256] {
+            let reg = Registrar::new("kaden", alg, Arc::new(Users));
+            let ok = answer_challenge(&reg, "op1", "secret", "<sip:op1@127.0.0.1:6000>;expires=60");
+            assert_eq!(ok.status(), Some(200));
+            assert_eq!(
+                ok.get("Contact"),
+                Some("<sip:op1@127.0.0.1:6000>;expires=60")
+            );
+            let b = reg.lookup("op1");
+            assert_eq!(b.len(), 1);
+            assert_eq!(b[0].source, "127.0.0.1:6000".parse().unwrap());
+            tokio::time::advance(Duration::from_secs(59)).await;
+            assert_eq!(reg.lookup("op1").len(), 1);
+            tokio::time::advance(Duration::from_secs(2)).await;
+            assert!(reg.lookup("op1").is_empty(), "binding expired");
+        }
+    }
+
+    #[test]
+    fn wrong_password_unknown_user_and_reused_foreign_nonce_are_refused() {
+        let reg = Registrar::new("kaden", Algorithm::Md5, Arc::new(Users));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let bad = answer_challenge(&reg, "op1", "nope", "<sip:op1@127.0.0.1:6000>");
+            assert_eq!(bad.status(), Some(403));
+            assert!(bad.get("Warning").unwrap().contains("wrong SIP password"));
+            let unknown = answer_challenge(&reg, "op2", "secret", "<sip:op2@127.0.0.1:6000>");
+            assert_eq!(unknown.status(), Some(403));
+            // A nonce we never issued is answered with a fresh, stale challenge.
+            let ch = Challenge {
+                realm: "kaden".into(),
+                nonce: "forged".into(),
+                opaque: None,
+                algorithm: Algorithm::Md5,
+                qop_auth: true,
+                stale: false,
+            };
+            let a = authorization(&ch, "op1", "secret", "REGISTER", "sip:127.0.0.1", "c", 1);
+            let r = reg.process(
+                &register("op1", "<sip:op1@x>", Some(a)),
+                "127.0.0.1:1".parse().unwrap(),
+            );
+            assert_eq!(r.status(), Some(401));
+            assert!(r.get("WWW-Authenticate").unwrap().contains("stale=true"));
+            assert!(reg.lookup("op1").is_empty());
+        });
+    }
+
+    #[test]
+    fn too_brief_expiry_and_unregister() {
+        let reg = Registrar::new("kaden", Algorithm::Md5, Arc::new(Users));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let r = answer_challenge(&reg, "op1", "secret", "<sip:op1@127.0.0.1:6000>;expires=10");
+            assert_eq!(r.status(), Some(423));
+            assert_eq!(r.get("Min-Expires"), Some("60"));
+            assert_eq!(
+                answer_challenge(&reg, "op1", "secret", "<sip:op1@127.0.0.1:6000>").status(),
+                Some(200)
+            );
+            assert_eq!(reg.lookup("op1").len(), 1);
+            let r = answer_challenge(&reg, "op1", "secret", "<sip:op1@127.0.0.1:6000>;expires=0");
+            assert_eq!(r.status(), Some(200));
+            assert!(reg.lookup("op1").is_empty());
+        });
+    }
+}
