@@ -1,0 +1,230 @@
+//! The command line. `main` reads arguments, sets up logging, builds the runtime and runs one
+//! subcommand; everything it starts lives in the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use kaden_domain::access::PasswordPolicy;
+
+use crate::app::{App, create_manager};
+use crate::config::{Overrides, Settings, resolve};
+
+#[derive(Debug, Parser)]
+#[command(name = "kaden", version, about = "架電 Kaden: cloud call-centre system for outbound teams", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (GraphQL at /graphql, GraphiQL at /graphiql). With no database URL the
+    /// events are kept in <data-dir>/kaden.sqlite3. On first start it creates the manager
+    /// account `admin` and prints its one-time password.
+    Serve(StoreArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(StoreArgs),
+    /// Accounts from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Measure the event store and subscriptions on this machine against raw database
+    /// baselines and print a Markdown table (see docs/BENCHMARKS.md).
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a manager (MGR) account. The password is read from standard input (one line), so
+    /// it never shows in the process list or shell history:
+    /// `printf '%s\n' "$PASSWORD" | kaden admin create --username yamada`.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Login id: ASCII letters, digits and . _ - @ (1 to 64).
+        #[arg(long)]
+        username: String,
+        /// Tenant to create the account in (created if missing).
+        #[arg(long, default_value = crate::config::DEFAULT_TENANT)]
+        tenant: String,
+    },
+}
+
+/// Where Kaden keeps its data and how it listens. Each flag can also come from the
+/// environment variable shown, or from the config file.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KADEN_LISTEN", value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Folder for the embedded SQLite store and recordings [default: ./kaden-data].
+    #[arg(long, env = "KADEN_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user@host:5432/db) for production; unset = embedded SQLite.
+    #[arg(
+        long,
+        env = "KADEN_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Time zone for "today" and displayed times (IANA name) [default: Asia/Tokyo].
+    #[arg(long, env = "KADEN_TIME_ZONE", value_name = "ZONE")]
+    time_zone: Option<String>,
+    /// TOML file with any of: listen, data_dir, database_url, time_zone, default_tenant,
+    /// secure_cookies, [tenant_hosts] (host = "tenant").
+    #[arg(long, env = "KADEN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn settings(&self) -> Result<Settings, String> {
+        resolve(Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            time_zone: self.time_zone.clone(),
+            config: self.config.clone(),
+        })
+        .map_err(|e| e.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KADEN_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(error) => {
+            eprintln!("kaden: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kaden: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args.settings()?).await,
+        Command::Migrate(args) => {
+            let settings = args.settings()?;
+            let store = crate::store::Store::open(&settings.store())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("migrated the {} store", store.kind());
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    store,
+                    username,
+                    tenant,
+                },
+        } => {
+            let settings = store.settings()?;
+            let password = read_password()?;
+            PasswordPolicy::default()
+                .check(&username, &password)
+                .map_err(|e| e.to_string())?;
+            let app = App::start(settings).await.map_err(|e| e.to_string())?;
+            let created = create_manager(&app.state, &tenant, &username, &password).await;
+            app.shutdown().await;
+            created.map_err(|e| e.message)?;
+            println!("created manager {username:?} in tenant {tenant:?}");
+            Ok(())
+        }
+        Command::Bench(args) => crate::bench::run(args).await,
+    }
+}
+
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("password for the new account (input is shown; prefer piping it): ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err("no password on standard input: pipe one line, e.g. printf '%s\\n' \"$PASSWORD\" | kaden admin create --username NAME".into());
+    }
+    Ok(password)
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let store = if settings.database_url.is_some() {
+        "PostgreSQL".to_string()
+    } else {
+        format!("SQLite at {}", settings.store_path_text())
+    };
+    let app = App::start(settings).await.map_err(|e| e.to_string())?;
+    println!(
+        "架電 Kaden is running at http://{address}/  (GraphiQL: http://{address}/graphiql, store: {store})"
+    );
+    match app.first_run().await.map_err(|e| e.message)? {
+        Some((username, password)) => {
+            println!("First run: created the manager account.");
+            println!("  username: {username}");
+            println!("  one-time password: {password}");
+            println!(
+                "  This password is shown only once. Log in with: mutation {{ login(username: \"{username}\", password: \"…\") {{ token }} }}"
+            );
+        }
+        None => println!(
+            "Log in with your account (kaden admin create --username NAME adds a manager)."
+        ),
+    }
+    crate::app::run(listener, app, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,241 @@
+//! Typed configuration: command-line flags, `KADEN_*` environment variables and an optional
+//! TOML file, in that order of precedence, with embedded defaults so `kaden serve` runs with no
+//! configuration at all.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::store::StoreConfig;
+
+/// Settings of a running server.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `postgres://…`; `None` keeps events in `<data_dir>/kaden.sqlite3`.
+    pub database_url: Option<String>,
+    pub time_zone: chrono_tz::Tz,
+    /// Host name → tenant id (USR-7). Hosts not listed use `default_tenant`.
+    pub tenant_hosts: HashMap<String, String>,
+    pub default_tenant: String,
+    /// Mark cookies `Secure` (HTTPS only). Defaults to on unless listening on loopback.
+    pub secure_cookies: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::store::redact),
+            )
+            .field("time_zone", &self.time_zone)
+            .field("tenant_hosts", &self.tenant_hosts)
+            .field("default_tenant", &self.default_tenant)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Settings for tests and tools: everything default, data in `data_dir`.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            time_zone: chrono_tz::Asia::Tokyo,
+            tenant_hosts: HashMap::new(),
+            default_tenant: DEFAULT_TENANT.to_string(),
+            secure_cookies: false,
+        }
+    }
+
+    /// Where the embedded store lives, for messages.
+    pub fn store_path_text(&self) -> String {
+        self.data_dir.join("kaden.sqlite3").display().to_string()
+    }
+
+    pub fn store(&self) -> StoreConfig {
+        match &self.database_url {
+            Some(url) => StoreConfig::Postgres { url: url.clone() },
+            None => StoreConfig::Sqlite {
+                path: self.data_dir.join("kaden.sqlite3"),
+            },
+        }
+    }
+
+    /// The tenant a request's Host header belongs to (USR-7).
+    pub fn tenant_for_host(&self, host: Option<&str>) -> &str {
+        let name = host.map(|h| {
+            h.rsplit_once(':').map_or(h, |(name, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    name
+                } else {
+                    h
+                }
+            })
+        });
+        name.and_then(|h| self.tenant_hosts.get(&h.to_ascii_lowercase()))
+            .map_or(&self.default_tenant, String::as_str)
+    }
+}
+
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What a config file may hold; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub time_zone: Option<String>,
+    pub default_tenant: Option<String>,
+    pub secure_cookies: Option<bool>,
+    #[serde(default)]
+    pub tenant_hosts: HashMap<String, String>,
+}
+
+/// A configuration problem, said so that it can be fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("unknown time zone {0:?}: use an IANA name such as Asia/Tokyo or UTC")]
+    TimeZone(String),
+    #[error(
+        "database URL must start with postgres:// or postgresql:// (got {0}); leave it unset to use the embedded SQLite store"
+    )]
+    DatabaseUrl(String),
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
+    }
+}
+
+/// Values given on the command line or in the environment (clap fills these).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub time_zone: Option<String>,
+    pub config: Option<PathBuf>,
+}
+
+/// Resolves settings: flags and environment first, then the file, then defaults.
+pub fn resolve(o: Overrides) -> Result<Settings, ConfigError> {
+    let file = match &o.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let listen = o
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let zone = o
+        .time_zone
+        .or(file.time_zone)
+        .unwrap_or_else(|| "Asia/Tokyo".to_string());
+    let time_zone = zone
+        .parse()
+        .map_err(|_| ConfigError::TimeZone(zone.clone()))?;
+    let database_url = o
+        .database_url
+        .or(file.database_url)
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &database_url {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::DatabaseUrl(crate::store::redact(url)));
+        }
+    }
+    Ok(Settings {
+        listen,
+        data_dir: o
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("kaden-data")),
+        database_url,
+        time_zone,
+        tenant_hosts: file
+            .tenant_hosts
+            .into_iter()
+            .map(|(h, t)| (h.to_ascii_lowercase(), t))
+            .collect(),
+        default_tenant: file
+            .default_tenant
+            .unwrap_or_else(|| DEFAULT_TENANT.to_string()),
+        secure_cookies: file.secure_cookies.unwrap_or(!listen.ip().is_loopback()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let dir = std::env::temp_dir().join(format!("kaden-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kaden.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\ntime_zone = \"UTC\"\n[tenant_hosts]\n\"ACME.example.jp\" = \"acme\"\n").unwrap();
+        let s = resolve(Overrides {
+            time_zone: Some("Asia/Tokyo".into()),
+            config: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(s.time_zone, chrono_tz::Asia::Tokyo);
+        assert!(s.secure_cookies, "not loopback: cookies are Secure");
+        assert_eq!(s.tenant_for_host(Some("acme.example.jp:8080")), "acme");
+        assert_eq!(s.tenant_for_host(Some("other")), "default");
+        assert!(matches!(s.store(), StoreConfig::Sqlite { .. }));
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        assert!(matches!(
+            resolve(Overrides {
+                config: Some(file),
+                ..Default::default()
+            }),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            resolve(Overrides {
+                time_zone: Some("Mars/Base".into()),
+                ..Default::default()
+            }),
+            Err(ConfigError::TimeZone(_))
+        ));
+        assert!(matches!(
+            resolve(Overrides {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            }),
+            Err(ConfigError::DatabaseUrl(_))
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,88 @@
+//! The one error type at the edge: a stable `code` and a message that says how to fix it.
+//! Domain errors, permission refusals and store failures are mapped here once.
+
+use kaden_domain::access::Forbidden;
+use kaden_domain::error::DomainError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+// No `Display` on purpose: async-graphql converts any `Display` type into an error without its
+// code, and this type must always keep its code on the way out (the `From` below).
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn domain<E: DomainError>(error: &E) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            "UNAUTHENTICATED",
+            "ログインしてください (not logged in or the session has ended: log in again with the login mutation)",
+        )
+    }
+
+    pub fn bad_login() -> Self {
+        Self::new(
+            "BAD_CREDENTIALS",
+            "ログインIDまたはパスワードが違います (wrong username or password: check both and try again)",
+        )
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(
+            "CSRF_TOKEN_MISSING",
+            "CSRFトークンがありません (a request authenticated by cookie must send the X-CSRF-Token header with the csrfToken from login)",
+        )
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            "NOT_FOUND",
+            format!("{what}が見つかりません ({what} {id:?} not found: check the id)"),
+        )
+    }
+
+    pub fn conflict() -> Self {
+        Self::new(
+            "CONFLICT_RETRY",
+            "同時に更新されました。もう一度お試しください (the data changed while saving; retry the request)",
+        )
+    }
+
+    pub fn internal(request_id: &str) -> Self {
+        Self::new(
+            "INTERNAL",
+            format!(
+                "サーバー内部エラー (internal error; nothing was saved. If it persists, give the administrator request id {request_id})"
+            ),
+        )
+    }
+
+    pub fn lagging(error: &kaden_projections::engine::NotYetReached) -> Self {
+        Self::new("NOT_YET_VISIBLE", error.to_string())
+    }
+}
+
+impl From<Forbidden> for ApiError {
+    fn from(error: Forbidden) -> Self {
+        Self::new("FORBIDDEN", error.to_string())
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        use async_graphql::ErrorExtensions as _;
+        async_graphql::Error::new(error.message).extend_with(|_, ext| ext.set("code", error.code))
+    }
+}

@@ -1,0 +1,93 @@
+//! The GraphQL schema, built apart from any transport (the router only mounts it).
+//!
+//! Every resolver states the capability it needs from the one permission table (USR-6) through
+//! [`authorize`]; errors carry `extensions.code` (see [`crate::error::ApiError`]).
+
+mod campaign;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
+use chrono::{DateTime, Utc};
+use kaden_domain::access::{Capability, check};
+use kaden_projections::log::LogPosition;
+
+use crate::app::AppState;
+use crate::commands::{AuthUser, RequestContext};
+use crate::error::ApiError;
+
+pub use campaign::CampaignObject;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(campaign::CampaignQuery, session::SessionQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(campaign::CampaignMutation, session::SessionMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(campaign::CampaignSubscription);
+
+pub type KadenSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// How long a mutation waits for the read models to show its own write.
+pub const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
+
+pub fn build_schema(state: Arc<AppState>) -> KadenSchema {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .data(state)
+    .limit_depth(16)
+    .limit_complexity(2_000)
+    .finish()
+}
+
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> &'a Arc<AppState> {
+    ctx.data_unchecked::<Arc<AppState>>()
+}
+
+pub(crate) fn request<'a>(ctx: &Context<'a>) -> Result<&'a RequestContext, ApiError> {
+    ctx.data::<RequestContext>()
+        .map_err(|_| ApiError::unauthenticated())
+}
+
+/// The logged-in user, if their role has `capability` (USR-6).
+pub(crate) fn authorize<'a>(
+    ctx: &Context<'a>,
+    capability: Capability,
+) -> Result<(&'a RequestContext, &'a AuthUser), ApiError> {
+    let request = request(ctx)?;
+    let user = request.user()?;
+    check(user.role, capability)?;
+    Ok((request, user))
+}
+
+/// Waits until the read models include `position` (a mutation's own write).
+pub(crate) async fn reach(
+    ctx: &Context<'_>,
+    position: Option<LogPosition>,
+) -> Result<(), ApiError> {
+    if let Some(position) = position {
+        state(ctx)
+            .engine
+            .wait_for(position, READ_YOUR_WRITES)
+            .await
+            .map_err(|e| ApiError::lagging(&e))?;
+    }
+    Ok(())
+}
+
+/// A timestamp in the configured zone (default Asia/Tokyo), RFC 3339.
+pub(crate) fn local_time(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
+    at.with_timezone(&state(ctx).settings.time_zone)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// `None` when nothing was written (the command changed nothing).
+pub(crate) fn position_text(position: Option<LogPosition>) -> Option<String> {
+    position.map(|p| p.to_string())
+}
