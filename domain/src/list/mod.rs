@@ -4,7 +4,18 @@
 //!
 //! ## Layout
 //! - `phone`: Japanese phone number normalisation and validation (LST-3).
+//! - `decode`: bytes → text, UTF-8 (with or without BOM) or Shift_JIS/CP932, detected.
+//! - `import`: customer list / do-not-call CSV and `.xlsx` parsing with the header, row and limit
+//!   rules; all or nothing (ERR-2).
 
+pub mod decode;
+pub mod import;
 pub mod phone;
 
+pub use decode::{DecodeError, DecodedText, TextEncoding, decode};
+pub use import::{
+    DncList, ImportError, ImportFailure, ImportRules, ImportTarget, ImportWarning, MAX_COLUMNS,
+    MAX_CUSTOMERS_PER_FOLDER, MAX_ROWS_PER_FILE, PHONE_HEADER, ParsedList, ReservedNames, Row,
+    SourceFormat, parse_customer_file, parse_dnc_file, parse_manual_rows,
+};
 pub use phone::{NormalisedPhone, PhoneError, PhoneKind, PhoneNumber, PhoneWarning, PhoneWarnings};
