@@ -18,6 +18,8 @@
 //! call events to domain commands.
 
 pub mod auth;
+pub mod carrier;
+pub mod dialer;
 pub mod dialog;
 pub mod media;
 pub mod registrar;

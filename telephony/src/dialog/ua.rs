@@ -386,6 +386,57 @@ impl UserAgent {
         }
     }
 
+    /// Register `user` at a registrar (or trunk) with digest authentication; returns the
+    /// final status (200 on success, the refusal otherwise, 408 on timeout).
+    pub async fn register(
+        &self,
+        registrar: SocketAddr,
+        domain: &str,
+        user: &str,
+        password: &str,
+        expires: u32,
+    ) -> (u16, String) {
+        let call_id = format!("{}-{}", new_tag(), new_tag());
+        let tag = new_tag();
+        let uri = format!("sip:{domain}");
+        let build = |cseq: u32, auth: Option<String>| {
+            let mut m = Message::request(Method::Register, uri.clone());
+            m.push("Via", self.shared.ep.via(&new_branch()));
+            m.push("Max-Forwards", "70");
+            m.push("From", format!("<sip:{user}@{domain}>;tag={tag}"));
+            m.push("To", format!("<sip:{user}@{domain}>"));
+            m.push("Call-ID", call_id.clone());
+            m.push("CSeq", format!("{cseq} REGISTER"));
+            m.push("Contact", self.contact(user));
+            m.push("Expires", expires.to_string());
+            if let Some(a) = auth {
+                m.push("Authorization", a);
+            }
+            m
+        };
+        let mut tx = self.shared.ep.send_request(build(1, None), registrar);
+        let first = match tx.final_response().await {
+            Ok(r) => r,
+            Err(_) => return (408, "Request Timeout".into()),
+        };
+        let code = first.status().unwrap_or(500);
+        if code != 401 {
+            return (code, first.reason().unwrap_or("").to_string());
+        }
+        let Some(Ok(ch)) = first.get("WWW-Authenticate").map(Challenge::parse) else {
+            return (401, "Unauthorized (unusable challenge)".into());
+        };
+        let auth = authorization(&ch, user, password, "REGISTER", &uri, &new_tag(), 1);
+        let mut tx = self.shared.ep.send_request(build(2, Some(auth)), registrar);
+        match tx.final_response().await {
+            Ok(r) => (
+                r.status().unwrap_or(500),
+                r.reason().unwrap_or("").to_string(),
+            ),
+            Err(_) => (408, "Request Timeout".into()),
+        }
+    }
+
     fn build_invite(&self, req: &InviteRequest, call_id: &str, tag: &str, cseq: u32) -> Message {
         let domain = &self.shared.config.domain;
         let mut m = Message::request(Method::Invite, req.target.clone());

@@ -1,0 +1,436 @@
+//! Whole calls on loopback: CallControl + the built-in carrier + a softphone made of our own
+//! UA (registering with digest, answering, sending RTP).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+
+use super::auto::{self, AutoStop, NextCustomer, RingTime};
+use super::*;
+use crate::auth::ha1;
+use crate::carrier::{Behaviour, CarrierConfig, Odds, TestCarrier};
+use crate::media::{rtp, wav};
+
+struct Users;
+impl SipCredentials for Users {
+    fn ha1(&self, user: &str, realm: &str, algorithm: Algorithm) -> Option<String> {
+        user.starts_with("op")
+            .then(|| ha1(algorithm, user, realm, "pw"))
+    }
+}
+
+struct Gate;
+impl CallGate for Gate {
+    fn check(&self, req: &CallRequest) -> Result<(), Refusal> {
+        if req.number == "0399999999" {
+            return Err(Refusal::DoNotCall {
+                number: req.number.clone(),
+                scope: "campaign c1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn carrier(behaviour: Behaviour) -> TestCarrier {
+    let mut numbers = HashMap::new();
+    numbers.insert("0311110000".to_string(), Behaviour::Busy);
+    numbers.insert("0322220000".to_string(), Behaviour::NoAnswer);
+    numbers.insert("0333330000".to_string(), Behaviour::NotInService);
+    TestCarrier::start(CarrierConfig {
+        odds: Odds::always(behaviour),
+        answer_delay: Duration::from_millis(200),
+        numbers,
+        ..CarrierConfig::default()
+    })
+    .unwrap()
+}
+
+fn control(
+    trunk: SocketAddr,
+    lines: u32,
+) -> (CallControl, mpsc::UnboundedReceiver<CallEvent>, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("kaden-rec-{:x}", rand::random::<u64>()));
+    let (cc, ev) = CallControl::start(
+        TelephonyConfig {
+            sip_bind: "127.0.0.1:0".parse().unwrap(),
+            media_ip: "127.0.0.1".parse().unwrap(),
+            trunk: TrunkConfig {
+                addr: trunk,
+                domain: "trunk.invalid".into(),
+                credentials: None,
+            },
+            recordings_dir: dir.clone(),
+            licensed_lines: lines,
+            realm: "kaden".into(),
+            algorithm: Algorithm::Sha256,
+            operator_ring: Duration::from_secs(5),
+            timers: Timers::default(),
+        },
+        Arc::new(Gate),
+        Arc::new(Users),
+    )
+    .unwrap();
+    (cc, ev, dir)
+}
+
+/// A softphone: registers, answers every call, sends a tone, counts RTP it gets.
+struct Phone {
+    received: Arc<AtomicU64>,
+}
+
+async fn phone(cc: &CallControl, user: &str, hang_up_after: Option<Duration>) -> Phone {
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start(t, Timers::default());
+    let (ua, mut calls) = UserAgent::start(ep, rx, UaConfig::default(), None);
+    let (code, reason) = ua.register(cc.sip_addr(), "kaden", user, "pw", 300).await;
+    assert_eq!(code, 200, "register: {reason}");
+    let received = Arc::new(AtomicU64::new(0));
+    let rec = received.clone();
+    tokio::spawn(async move {
+        let _ua = ua;
+        while let Some(call) = calls.recv().await {
+            let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+            let offer = Sdp::parse(call.sdp()).unwrap();
+            let (answer, neg) = sdp::answer(
+                &offer,
+                "127.0.0.1".parse().unwrap(),
+                sock.local_addr().unwrap().port(),
+                &[Codec::Pcmu],
+                1,
+            )
+            .unwrap();
+            call.provisional(180, "Ringing", None);
+            let Some(mut leg) = call.answer(answer.into_bytes()) else {
+                continue;
+            };
+            let remote = SocketAddr::new(neg.remote_addr, neg.remote_port);
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(20));
+                let mut buf = [0u8; 2048];
+                let mut pkt = Vec::new();
+                let payload: Vec<u8> = (0..160)
+                    .map(|i| {
+                        crate::media::g711::linear_to_ulaw(((i as f32 * 0.4).sin() * 5000.0) as i16)
+                    })
+                    .collect();
+                let mut seq = 0u16;
+                let hang = tokio::time::sleep(hang_up_after.unwrap_or(Duration::from_secs(3600)));
+                tokio::pin!(hang);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            rtp::build(&mut pkt, 0, false, seq, u32::from(seq) * 160, 77, &payload);
+                            let _ = sock.send_to(&pkt, remote).await;
+                            seq = seq.wrapping_add(1);
+                        }
+                        r = sock.recv_from(&mut buf) => if r.is_ok() { rec.fetch_add(1, Ordering::Relaxed); },
+                        e = leg.event() => if matches!(e, Some(LegEvent::RemoteBye) | None) { break },
+                        _ = &mut hang, if hang_up_after.is_some() => { leg.bye().await; break }
+                    }
+                }
+            });
+        }
+    });
+    Phone { received }
+}
+
+fn request(call_ref: &str, number: &str) -> CallRequest {
+    CallRequest {
+        call_ref: call_ref.into(),
+        operator: "op1".into(),
+        number: number.into(),
+        caller_number: Some("0501234567".into()),
+        campaign: Some("c1".into()),
+        ring_timeout: Duration::from_secs(20),
+        record: true,
+    }
+}
+
+async fn next_event(ev: &mut mpsc::UnboundedReceiver<CallEvent>) -> CallEvent {
+    tokio::time::timeout(Duration::from_secs(20), ev.recv())
+        .await
+        .expect("event in time")
+        .expect("event")
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("in time")
+}
+
+#[tokio::test]
+async fn answered_call_is_bridged_recorded_and_reported_in_order() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let phone = phone(&cc, "op1", Some(Duration::from_millis(1500))).await;
+    let handle = cc.place_call(request("i-1", "0312345678")).unwrap();
+    assert!(
+        matches!(next_event(&mut ev).await, CallEvent::Placed { ref number, .. } if number == "0312345678")
+    );
+    assert!(matches!(
+        next_event(&mut ev).await,
+        CallEvent::OperatorAnswered { .. }
+    ));
+    assert!(matches!(
+        next_event(&mut ev).await,
+        CallEvent::Ringing { code: 180, .. }
+    ));
+    assert!(matches!(
+        next_event(&mut ev).await,
+        CallEvent::Answered { .. }
+    ));
+    let CallEvent::Ended {
+        talk,
+        talk_seconds,
+        ended_by,
+        ..
+    } = next_event(&mut ev).await
+    else {
+        panic!("no Ended")
+    };
+    assert_eq!(ended_by, Side::Operator);
+    assert_eq!(talk_seconds, talk.as_secs());
+    let CallEvent::RecordingStored {
+        path,
+        duration,
+        call_ref,
+    } = next_event(&mut ev).await
+    else {
+        panic!("no recording")
+    };
+    assert_eq!(call_ref, "i-1");
+    let diff = duration.as_millis() as i128 - talk.as_millis() as i128;
+    assert!(diff.abs() <= 100, "recording {duration:?} vs talk {talk:?}");
+    let (channels, rate, frames, samples) = wav::read(&path).unwrap();
+    assert_eq!((channels, rate), (2, 8000));
+    assert_eq!(u128::from(frames) / 8, duration.as_millis());
+    let left: i64 = samples.iter().step_by(2).map(|s| i64::from(*s).abs()).sum();
+    let right: i64 = samples
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|s| i64::from(*s).abs())
+        .sum();
+    assert!(left > 0, "customer channel has audio");
+    assert!(right > 0, "operator channel has audio");
+    let summary = within(handle.finished()).await;
+    assert!(summary.answered);
+    assert!(
+        carrier.stats().rtp_received > 20,
+        "operator audio reached the customer: {:?}",
+        carrier.stats()
+    );
+    assert!(
+        phone.received.load(Ordering::Relaxed) > 20,
+        "customer audio reached the operator"
+    );
+    assert_eq!(cc.lines().in_use(), 0, "line returned");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn busy_customer_fails_with_486_busy_and_no_recording() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", None).await;
+    let handle = cc.place_call(request("i-2", "0311110000")).unwrap();
+    let summary = within(handle.finished()).await;
+    assert_eq!(
+        summary.failure,
+        Some((486, "Busy Here".into(), Outcome::Busy))
+    );
+    let mut saw_failed = false;
+    while let Ok(e) = ev.try_recv() {
+        assert!(!matches!(
+            e,
+            CallEvent::RecordingStored { .. } | CallEvent::Answered { .. }
+        ));
+        if let CallEvent::Failed {
+            code: 486,
+            outcome: Outcome::Busy,
+            ..
+        } = e
+        {
+            saw_failed = true;
+        }
+    }
+    assert!(saw_failed);
+    assert_eq!(cc.lines().in_use(), 0);
+}
+
+#[tokio::test]
+async fn not_in_service_announcement_then_404_suggests_not_in_service() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
+    let phone = phone(&cc, "op1", None).await;
+    let handle = cc.place_call(request("i-3", "0333330000")).unwrap();
+    let summary = within(handle.finished()).await;
+    assert_eq!(
+        summary.failure.as_ref().map(|f| (f.0, f.2)),
+        Some((404, Outcome::NotInService))
+    );
+    let mut codes = vec![];
+    while let Ok(e) = ev.try_recv() {
+        if let CallEvent::Ringing { code, .. } = e {
+            codes.push(code);
+        }
+    }
+    assert_eq!(codes, vec![180, 183]);
+    assert!(
+        phone.received.load(Ordering::Relaxed) > 20,
+        "the operator heard the announcement (early media)"
+    );
+}
+
+#[tokio::test]
+async fn call_7_ring_time_runs_out_cancel_and_no_answer() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, _ev, _dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", None).await;
+    let mut req = request("i-4", "0322220000");
+    req.ring_timeout = Duration::from_secs(1);
+    let started = Instant::now();
+    let summary = within(cc.place_call(req).unwrap().finished()).await;
+    assert_eq!(
+        summary.failure.as_ref().map(|f| (f.0, f.2)),
+        Some((408, Outcome::NoAnswer))
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(carrier.stats().cancelled, 1, "the carrier saw our CANCEL");
+}
+
+#[tokio::test]
+async fn dnc_5_refused_before_dialling_and_recorded() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", None).await;
+    let err = cc.place_call(request("i-5", "0399999999")).unwrap_err();
+    assert!(matches!(err, Refusal::DoNotCall { .. }));
+    assert!(matches!(
+        next_event(&mut ev).await,
+        CallEvent::Refused {
+            refusal: Refusal::DoNotCall { .. },
+            ..
+        }
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(carrier.stats().invites, 0, "nothing was dialled");
+}
+
+#[tokio::test]
+async fn cmp_2_no_caller_number_and_unregistered_operator_are_refused() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, _ev, _dir) = control(carrier.addr(), 4);
+    let mut req = request("i-6", "0312345678");
+    req.caller_number = None;
+    assert_eq!(cc.place_call(req).unwrap_err(), Refusal::NoCallerNumber);
+    assert_eq!(
+        cc.place_call(request("i-7", "0312345678")).unwrap_err(),
+        Refusal::OperatorNotRegistered { user: "op1".into() }
+    );
+    assert!(matches!(
+        cc.place_call(request("i-8", "03-1234")).unwrap_err(),
+        Refusal::BadNumber { .. }
+    ));
+}
+
+#[tokio::test]
+async fn mon_3_second_call_over_the_licence_is_refused_naming_the_limit() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, _ev, _dir) = control(carrier.addr(), 1);
+    let _phone = phone(&cc, "op1", None).await;
+    let first = cc.place_call(request("i-9", "0322220000")).unwrap();
+    let err = cc.place_call(request("i-10", "0312345678")).unwrap_err();
+    assert_eq!(err, Refusal::LinesExhausted { limit: 1 });
+    assert!(cc.hang_up("i-9"));
+    let summary = within(first.finished()).await;
+    assert_eq!(summary.failure.map(|f| f.2), Some(Outcome::Cancelled));
+    assert_eq!(cc.lines().in_use(), 0);
+}
+
+#[tokio::test]
+async fn hold_and_hang_up_from_kaden() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", None).await;
+    let handle = cc.place_call(request("i-11", "0312345678")).unwrap();
+    loop {
+        if let CallEvent::Answered { .. } = next_event(&mut ev).await {
+            break;
+        }
+    }
+    assert!(cc.hold("i-11", true));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(cc.hold("i-11", false));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(cc.hang_up("i-11"));
+    let summary = within(handle.finished()).await;
+    assert!(summary.answered);
+    assert!(summary.recording.is_some());
+    let ended = loop {
+        if let CallEvent::Ended { ended_by, .. } = next_event(&mut ev).await {
+            break ended_by;
+        }
+    };
+    assert_eq!(ended, Side::Kaden);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+struct List(Vec<&'static str>, Vec<String>);
+impl NextCustomer for List {
+    fn next_call(&mut self) -> Option<CallRequest> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let n = self.0.remove(0);
+        Some(request(&format!("auto-{n}"), n))
+    }
+    fn passed_over(&mut self, request: &CallRequest, _: &Refusal) {
+        self.1.push(request.number.clone());
+    }
+}
+
+#[tokio::test]
+async fn call_7_auto_call_skips_dnc_moves_on_after_no_answer_and_stops_when_connected() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, _ev, dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", Some(Duration::from_millis(500))).await;
+    let mut list = List(
+        vec![
+            "0399999999",
+            "0322220000",
+            "0311110000",
+            "0312345678",
+            "0312345679",
+        ],
+        vec![],
+    );
+    let started = Instant::now();
+    let stop = within(auto::run(
+        &cc,
+        RingTime::new(Duration::from_secs(10)).unwrap(),
+        &mut list,
+    ))
+    .await;
+    let AutoStop::Connected(summary) = stop else {
+        panic!("{stop:?}")
+    };
+    assert_eq!(summary.call_ref, "auto-0312345678");
+    assert_eq!(list.1, vec!["0399999999"], "DNC number passed over");
+    assert_eq!(
+        list.0,
+        vec!["0312345679"],
+        "stopped after the connected call"
+    );
+    let e = started.elapsed();
+    assert!(
+        e >= Duration::from_secs(10) && e < Duration::from_secs(20),
+        "rang the no-answer for 10 s: {e:?}"
+    );
+    assert_eq!(carrier.stats().cancelled, 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
