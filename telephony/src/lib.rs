@@ -24,5 +24,6 @@ pub mod dialog;
 pub mod media;
 pub mod registrar;
 pub mod sdp;
+pub mod softphone;
 pub mod transaction;
 pub mod transport;

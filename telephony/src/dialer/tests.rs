@@ -1,16 +1,14 @@
 //! Whole calls on loopback: CallControl + the built-in carrier + a softphone made of our own
 //! UA (registering with digest, answering, sending RTP).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use tokio::net::UdpSocket;
 
 use super::auto::{self, AutoStop, NextCustomer, RingTime};
 use super::*;
 use crate::auth::ha1;
 use crate::carrier::{Behaviour, CarrierConfig, Odds, TestCarrier};
-use crate::media::{rtp, wav};
+use crate::media::wav;
+use crate::softphone::Softphone;
 
 struct Users;
 impl SipCredentials for Users {
@@ -75,66 +73,10 @@ fn control(
     (cc, ev, dir)
 }
 
-/// A softphone: registers, answers every call, sends a tone, counts RTP it gets.
-struct Phone {
-    received: Arc<AtomicU64>,
-}
-
-async fn phone(cc: &CallControl, user: &str, hang_up_after: Option<Duration>) -> Phone {
-    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let (ep, rx) = Endpoint::start(t, Timers::default());
-    let (ua, mut calls) = UserAgent::start(ep, rx, UaConfig::default(), None);
-    let (code, reason) = ua.register(cc.sip_addr(), "kaden", user, "pw", 300).await;
-    assert_eq!(code, 200, "register: {reason}");
-    let received = Arc::new(AtomicU64::new(0));
-    let rec = received.clone();
-    tokio::spawn(async move {
-        let _ua = ua;
-        while let Some(call) = calls.recv().await {
-            let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-            let offer = Sdp::parse(call.sdp()).unwrap();
-            let (answer, neg) = sdp::answer(
-                &offer,
-                "127.0.0.1".parse().unwrap(),
-                sock.local_addr().unwrap().port(),
-                &[Codec::Pcmu],
-                1,
-            )
-            .unwrap();
-            call.provisional(180, "Ringing", None);
-            let Some(mut leg) = call.answer(answer.into_bytes()) else {
-                continue;
-            };
-            let remote = SocketAddr::new(neg.remote_addr, neg.remote_port);
-            let rec = rec.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(20));
-                let mut buf = [0u8; 2048];
-                let mut pkt = Vec::new();
-                let payload: Vec<u8> = (0..160)
-                    .map(|i| {
-                        crate::media::g711::linear_to_ulaw(((i as f32 * 0.4).sin() * 5000.0) as i16)
-                    })
-                    .collect();
-                let mut seq = 0u16;
-                let hang = tokio::time::sleep(hang_up_after.unwrap_or(Duration::from_secs(3600)));
-                tokio::pin!(hang);
-                loop {
-                    tokio::select! {
-                        _ = tick.tick() => {
-                            rtp::build(&mut pkt, 0, false, seq, u32::from(seq) * 160, 77, &payload);
-                            let _ = sock.send_to(&pkt, remote).await;
-                            seq = seq.wrapping_add(1);
-                        }
-                        r = sock.recv_from(&mut buf) => if r.is_ok() { rec.fetch_add(1, Ordering::Relaxed); },
-                        e = leg.event() => if matches!(e, Some(LegEvent::RemoteBye) | None) { break },
-                        _ = &mut hang, if hang_up_after.is_some() => { leg.bye().await; break }
-                    }
-                }
-            });
-        }
-    });
-    Phone { received }
+async fn phone(cc: &CallControl, user: &str, hang_up_after: Option<Duration>) -> Softphone {
+    Softphone::start(cc.sip_addr(), "kaden", user, "pw", hang_up_after)
+        .await
+        .expect("softphone signs in")
 }
 
 fn request(call_ref: &str, number: &str) -> CallRequest {
@@ -225,7 +167,7 @@ async fn answered_call_is_bridged_recorded_and_reported_in_order() {
         carrier.stats()
     );
     assert!(
-        phone.received.load(Ordering::Relaxed) > 20,
+        phone.rtp_received() > 20,
         "customer audio reached the operator"
     );
     assert_eq!(cc.lines().in_use(), 0, "line returned");
@@ -281,7 +223,7 @@ async fn not_in_service_announcement_then_404_suggests_not_in_service() {
     }
     assert_eq!(codes, vec![180, 183]);
     assert!(
-        phone.received.load(Ordering::Relaxed) > 20,
+        phone.rtp_received() > 20,
         "the operator heard the announcement (early media)"
     );
 }
