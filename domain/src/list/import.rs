@@ -1623,4 +1623,64 @@ mod tests {
             [ImportError::XlsxTooLarge { .. }]
         ));
     }
+
+    /// A 50,000-row, 12-column Shift_JIS list like the benchmark file.
+    pub(crate) fn benchmark_file() -> Vec<u8> {
+        let mut text = String::from(
+            "電話番号,会社名,担当者,住所,郵便番号,メール,業種,従業員数,備考,電話番号2,FAX,URL\r\n",
+        );
+        for i in 0..MAX_ROWS_PER_FILE {
+            text.push_str(&format!(
+                "03-{:04}-{:04},株式会社サンプル商事{i},山田 太郎{},東京都千代田区丸の内{}丁目{}番{}号 サンプルビル{}階,100-{:04},taro{i}@example.co.jp,卸売業・小売業,{},\"前回不在、{}時以降に再コール希望。担当者は「営業部長」\",090-{:04}-{:04},03-{:04}-{:04},https://example.co.jp/company/{i}\r\n",
+                1000 + i % 9000, i % 10000, i % 97, i % 9 + 1, i % 30 + 1, i % 20 + 1, i % 40 + 1, i % 10000, i % 5000, i % 12 + 8,
+                1000 + i % 9000, i % 10000, 2000 + i % 7000, i % 10000,
+            ));
+        }
+        encoding_rs::SHIFT_JIS.encode(&text).0.into_owned()
+    }
+
+    /// Timing harness, no assertion on time: run in release with
+    /// `cargo test --release -p kaden-domain list::import::tests::timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing harness, run by hand in release"]
+    fn timing_50000_rows_12_columns_shift_jis() {
+        let bytes = benchmark_file();
+        let (reserved, target) = new_folder();
+        let rules = ImportRules {
+            reserved: &reserved,
+            target,
+        };
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            let list = parse_customer_file(&bytes, &rules).unwrap();
+            times.push(start.elapsed());
+            assert_eq!(list.len(), MAX_ROWS_PER_FILE);
+            assert_eq!(list.source, SourceFormat::Csv(TextEncoding::ShiftJis));
+        }
+        let start = std::time::Instant::now();
+        let decoded = decode(&bytes).unwrap();
+        let decode_only = start.elapsed();
+        let start = std::time::Instant::now();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(decoded.text.as_bytes());
+        let mut record = csv::StringRecord::new();
+        let mut records = 0;
+        while reader.read_record(&mut record).unwrap() {
+            records += record.len();
+        }
+        let csv_only = start.elapsed();
+        times.sort();
+        println!(
+            "50,000 x 12 Shift_JIS, {} bytes: decode+parse+normalise min {:?} median {:?} max {:?}; decode alone {:?}; csv records alone {:?} ({records} cells)",
+            bytes.len(),
+            times[0],
+            times[2],
+            times[4],
+            decode_only,
+            csv_only
+        );
+    }
 }

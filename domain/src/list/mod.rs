@@ -7,12 +7,18 @@
 //! - `decode`: bytes → text, UTF-8 (with or without BOM) or Shift_JIS/CP932, detected.
 //! - `import`: customer list / do-not-call CSV and `.xlsx` parsing with the header, row and limit
 //!   rules; all or nothing (ERR-2).
+//! - `export`: streaming CSV writer for exports (EXP-1/2): UTF-8 with BOM or Shift_JIS with
+//!   unmappable characters reported, formula-injection guard, CRLF.
 
 pub mod decode;
+pub mod export;
 pub mod import;
 pub mod phone;
 
 pub use decode::{DecodeError, DecodedText, TextEncoding, decode};
+pub use export::{
+    CsvExport, ExportEncoding, ExportError, ExportSummary, OnUnmappable, UnmappableChar,
+};
 pub use import::{
     DncList, ImportError, ImportFailure, ImportRules, ImportTarget, ImportWarning, MAX_COLUMNS,
     MAX_CUSTOMERS_PER_FOLDER, MAX_ROWS_PER_FILE, PHONE_HEADER, ParsedList, ReservedNames, Row,
