@@ -21,7 +21,7 @@ use crate::auth::Algorithm;
 use crate::dialog::{
     CallLeg, InviteRequest, LegEvent, OutgoingCall, Progress, UaConfig, UserAgent,
 };
-use crate::media::{LegConfig, LegId, Relay};
+use crate::media::{LegConfig, LegId, Relay, RelayStats};
 use crate::registrar::{Registrar, SipCredentials};
 use crate::sdp::{self, Codec, Direction, Sdp};
 use crate::transaction::{Endpoint, Timers};
@@ -103,6 +103,8 @@ pub struct CallSummary {
     pub failure: Option<(u16, String, Outcome)>,
     pub talk: Duration,
     pub recording: Option<PathBuf>,
+    /// RTP packets the relay passed each way (answered calls).
+    pub relay: Option<RelayStats>,
 }
 
 enum CallCmd {
@@ -127,6 +129,7 @@ impl CallHandle {
             failure: Some((500, "call task ended".into(), Outcome::NetworkError)),
             talk: Duration::ZERO,
             recording: None,
+            relay: None,
         })
     }
 }
@@ -368,6 +371,7 @@ impl Call {
             failure: Some((code, reason, outcome)),
             talk: Duration::ZERO,
             recording: None,
+            relay: None,
         }
     }
 
@@ -628,6 +632,7 @@ impl Call {
             failure: None,
             talk,
             recording,
+            relay: Some(report.stats),
         }
     }
 }

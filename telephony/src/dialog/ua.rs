@@ -563,7 +563,9 @@ impl UserAgent {
                         });
                         return;
                     }
-                    let ack_dest = dialog.dest;
+                    // Each 2xx gets its own ACK, a new in-dialog request with a fresh branch
+                    // (RFC 3261 13.2.2.4).
+                    let ack_dialog = dialog.clone();
                     let (lev_tx, lev_rx) = mpsc::unbounded_channel();
                     let leg = self.spawn_leg(dialog, req.sdp.clone(), cseq, lev_tx, lev_rx);
                     let _ = ev.send(Progress::Answered {
@@ -573,7 +575,8 @@ impl UserAgent {
                     // 2xx retransmissions while the transaction is Accepted: re-ACK.
                     while let Some(TxEvent::Response(r)) = tx.recv().await {
                         if r.status().is_some_and(|c| (200..300).contains(&c)) {
-                            self.shared.ep.send_stateless(&ack, ack_dest).await;
+                            let again = ack_dialog.ack(cseq, &via);
+                            self.shared.ep.send_stateless(&again, ack_dialog.dest).await;
                         }
                     }
                     return;
