@@ -167,10 +167,8 @@ pub fn resolve(o: Overrides) -> Result<Settings, ConfigError> {
         .database_url
         .or(file.database_url)
         .filter(|u| !u.is_empty());
-    if let Some(url) = &database_url {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(ConfigError::DatabaseUrl(crate::store::redact(url)));
-        }
+    if let Some(url) = database_url.as_ref().filter(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://"))) {
+        return Err(ConfigError::DatabaseUrl(crate::store::redact(url)));
     }
     Ok(Settings {
         listen,

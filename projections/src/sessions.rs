@@ -53,13 +53,8 @@ impl Sessions {
                 );
             }
             SessionEvent::Ended { .. } => {
-                if let Some(hash) = self.token_of.remove(&event.aggregate_id) {
-                    if let Some(s) = self.by_token_hash.remove(&hash) {
-                        changes.push(Change::SessionEnded {
-                            tenant_id: s.tenant_id,
-                            session_id: s.session_id,
-                        });
-                    }
+                if let Some(s) = self.token_of.remove(&event.aggregate_id).and_then(|hash| self.by_token_hash.remove(&hash)) {
+                    changes.push(Change::SessionEnded { tenant_id: s.tenant_id, session_id: s.session_id });
                 }
             }
             SessionEvent::LoginRefused { .. } => {}
