@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use calamine::{DataRef, Reader, Xlsx};
 
@@ -41,9 +41,10 @@ pub const MAX_CUSTOMERS_PER_FOLDER: usize = 200_000;
 pub const MAX_COLUMNS: usize = 200;
 /// Declared uncompressed size of all parts of an `.xlsx` upload.
 pub const MAX_XLSX_XML_BYTES: u64 = 512 * 1024 * 1024;
-/// Cells (including styled empty ones) read from an `.xlsx` sheet, and the largest
-/// shared-string table accepted.
+/// Cells (including styled empty ones) read from an `.xlsx` sheet.
 pub const MAX_XLSX_CELLS: usize = 5_000_000;
+/// Entries of the shared-string table (distinct texts) of an `.xlsx` upload.
+pub const MAX_XLSX_SHARED_STRINGS: u64 = 2_000_000;
 
 /// What kind of file the bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -580,44 +581,68 @@ fn check_xlsx_bounds(bytes: &[u8]) -> Result<(), ImportError> {
     };
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let mut total: u64 = 0;
-    let mut shared_strings = None;
+    let mut shared_strings = Vec::new();
     for i in 0..zip.len() {
         let entry = zip.by_index_raw(i).map_err(|e| unreadable(&e))?;
         total = total.saturating_add(entry.size());
+        // calamine looks the part up without regard to case or folder: check every candidate.
         if entry
             .name()
             .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
         {
-            shared_strings = Some(i);
+            shared_strings.push((i, entry.size()));
         }
     }
     if total > MAX_XLSX_XML_BYTES {
         return Err(too_large);
     }
-    if let Some(i) = shared_strings {
+    for (i, size) in shared_strings {
         let entry = zip.by_index(i).map_err(|e| unreadable(&e))?;
-        let mut head = Vec::with_capacity(4096);
-        // A short read or a bad stream is left for calamine to report.
-        let _ = entry.take(4096).read_to_end(&mut head);
-        if xml_count_attr(&head, b"uniqueCount=\"")
-            .is_some_and(|count| count > MAX_XLSX_CELLS as u64)
-        {
+        // calamine reserves `uniqueCount` strings up front. A real table has at least one
+        // `<si>…</si>` (12 bytes or more) per string, and no more strings than cells.
+        let bound = (size / 12 + 1).min(MAX_XLSX_SHARED_STRINGS);
+        if shared_string_count(std::io::BufReader::new(entry)).is_some_and(|count| count > bound) {
             return Err(too_large);
         }
     }
     Ok(())
 }
 
-fn xml_count_attr(head: &[u8], attr: &[u8]) -> Option<u64> {
-    let at = head.windows(attr.len()).position(|w| w == attr)? + attr.len();
-    let digits = head[at..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .take(20);
-    // Saturate: a 20-digit count is as refused as u64::MAX.
-    Some(digits.fold(0u64, |n, &d| {
-        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    }))
+/// The largest `uniqueCount` found in the `<sst>` start tag, read the way calamine reads it
+/// (first `sst` element, after any prolog, comments or processing instructions).
+fn shared_string_count<R: std::io::BufRead>(reader: R) -> Option<u64> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(reader);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
+                return largest_count_attr(e.as_bytes(), b"uniqueCount");
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Every `name = "digits"` in a raw start tag, largest value (saturating); conservative on
+/// purpose: it reads values that a stricter attribute parser might reject.
+fn largest_count_attr(tag: &[u8], name: &[u8]) -> Option<u64> {
+    let mut largest = None;
+    let mut rest = tag;
+    while let Some(at) = rest.windows(name.len()).position(|w| w == name) {
+        rest = &rest[at + name.len()..];
+        let value = rest
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace() || matches!(b, b'=' | b'"' | b'\'' | b'+'))
+            .take_while(|b| b.is_ascii_digit());
+        let n = value.fold(0u64, |n, &d| {
+            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        });
+        largest = largest.max(Some(n));
+    }
+    largest
 }
 
 fn read_xlsx(bytes: &[u8], builder: &mut Builder<'_>) -> Result<(), ImportError> {
@@ -1604,24 +1629,32 @@ mod tests {
     #[test]
     fn xlsx_with_a_huge_claimed_shared_string_count_is_refused_before_allocating() {
         let sst = r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="99999999999999"><si><t>a</t></si></sst>"#;
-        let bytes = xlsx(
-            &[&["電話番号"], &["0312345678"]],
-            &[("xl/sharedStrings.xml", sst)],
+        let padded = format!(
+            r#"<?xml version="1.0"?><!--{}--><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount = '4000000'><si><t>a</t></si></sst>"#,
+            "x".repeat(10_000)
         );
         let (reserved, target) = new_folder();
-        assert!(matches!(
-            parse_customer_file(
-                &bytes,
-                &ImportRules {
-                    reserved: &reserved,
-                    target
-                }
-            )
-            .unwrap_err()
-            .errors
-            .as_slice(),
-            [ImportError::XlsxTooLarge { .. }]
-        ));
+        let rules = ImportRules {
+            reserved: &reserved,
+            target,
+        };
+        for part in [sst, padded.as_str()] {
+            let bytes = xlsx(
+                &[&["電話番号"], &["0312345678"]],
+                &[("xl/sharedStrings.xml", part)],
+            );
+            let errors = parse_customer_file(&bytes, &rules).unwrap_err().errors;
+            assert!(matches!(
+                errors.as_slice(),
+                [ImportError::XlsxTooLarge { .. }]
+            ));
+        }
+        let honest = r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>電話番号</t></si></sst>"#;
+        let bytes = xlsx(
+            &[&["電話番号"], &["0312345678"]],
+            &[("xl/sharedStrings.xml", honest)],
+        );
+        assert!(parse_customer_file(&bytes, &rules).is_ok());
     }
 
     /// A 50,000-row, 12-column Shift_JIS list like the issue's benchmark file.
