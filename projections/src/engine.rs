@@ -108,20 +108,26 @@ impl Engine {
     /// Applies a batch of rows in order, then publishes the changes and the new position.
     pub fn apply_batch(&self, batch: &[RawEvent]) {
         let Some(last) = batch.last() else { return };
+        // Decode outside the lock so queries wait only for the folding itself.
+        let events: Vec<_> = batch
+            .iter()
+            .filter_map(|raw| match raw.decode() {
+                Ok(event) => Some(event),
+                Err(error) => {
+                    self.skipped.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, "event passed over by the read models");
+                    None
+                }
+            })
+            .collect();
         let mut changes = Vec::new();
         {
             let mut models = self
                 .models
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for raw in batch {
-                match raw.decode() {
-                    Ok(event) => models.apply(&event, &mut changes),
-                    Err(error) => {
-                        self.skipped.fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(%error, "event passed over by the read models");
-                    }
-                }
+            for event in &events {
+                models.apply(event, &mut changes);
             }
         }
         self.applied
