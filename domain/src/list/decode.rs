@@ -114,7 +114,7 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedText<'_>, DecodeError> {
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return Err(DecodeError::Utf16);
     }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+    if let Some(offset) = memchr::memchr(0, bytes) {
         return Err(DecodeError::NulByte {
             offset,
             line: line_of(bytes, offset),

@@ -29,6 +29,7 @@ use calamine::{DataRef, Reader, Xlsx};
 
 use super::decode::{DecodeError, TextEncoding, decode};
 use super::phone::{self, PhoneError, PhoneNumber, PhoneWarning};
+use super::records::{RecordError, Records};
 use crate::error::DomainError;
 
 /// The header that marks the phone column (LST-3): exact match after trimming.
@@ -537,34 +538,24 @@ pub fn parse_dnc_file(bytes: &[u8]) -> Result<DncList, ImportFailure> {
 }
 
 fn read_csv(text: &str, builder: &mut Builder<'_>) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut record = csv::StringRecord::new();
+    let mut records = Records::new(text);
+    let mut cells = Vec::with_capacity(32);
     let mut header_seen = false;
-    let mut last_start = (0, 0);
-    // Reading from a `&str` cannot fail with an I/O or UTF-8 error; stop at any error anyway.
-    while let Ok(true) = reader.read_record(&mut record) {
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        last_start = (record.position().map_or(0, |p| p.byte() as usize), line);
-        if header_seen {
-            builder.row(line, record.iter(), record.len());
-        } else {
-            header_seen = true;
-            builder.header(record.iter(), record.len());
+    while let Some(next) = records.next_into(&mut cells) {
+        match next {
+            Ok(line) if header_seen => {
+                builder.row(line, cells.iter().map(|c| c.as_ref()), cells.len())
+            }
+            Ok(_) => {
+                header_seen = true;
+                builder.header(cells.iter().map(|c| c.as_ref()), cells.len());
+            }
+            Err(RecordError::UnclosedQuote { line }) => {
+                builder
+                    .file_errors
+                    .push(ImportError::UnclosedQuote { line });
+            }
         }
-    }
-    // The csv reader takes an unclosed quote to run to the end of the file, which would hide
-    // every later row inside one cell. Quotes come in pairs in a well-formed record (`""` inside
-    // a quoted cell too), so an odd count in the last record means one was never closed.
-    let (start, line) = last_start;
-    if header_seen
-        && text
-            .get(start..)
-            .is_some_and(|rest| rest.bytes().filter(|&b| b == b'"').count() % 2 == 1)
-    {
-        builder.row_errors.push(ImportError::UnclosedQuote { line });
     }
 }
 
@@ -943,7 +934,10 @@ impl<'r> Builder<'r> {
                 warnings: Vec::new(),
             });
         }
-        if self.rows == 0 {
+        let unclosed = errors
+            .iter()
+            .any(|e| matches!(e, ImportError::UnclosedQuote { .. }));
+        if self.rows == 0 && !unclosed {
             errors.push(ImportError::NoDataRows);
         }
         let existing = match self.rules.target {
@@ -1695,13 +1689,11 @@ mod tests {
         let decoded = decode(&bytes).unwrap();
         let decode_only = start.elapsed();
         let start = std::time::Instant::now();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(decoded.text.as_bytes());
-        let mut record = csv::StringRecord::new();
+        let mut reader = Records::new(&decoded.text);
+        let mut record = Vec::new();
         let mut records = 0;
-        while reader.read_record(&mut record).unwrap() {
+        while let Some(line) = reader.next_into(&mut record) {
+            line.unwrap();
             records += record.len();
         }
         let csv_only = start.elapsed();

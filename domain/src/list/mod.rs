@@ -7,6 +7,7 @@
 //! - `decode`: bytes → text, UTF-8 (with or without BOM) or Shift_JIS/CP932, detected.
 //! - `import`: customer list / do-not-call CSV and `.xlsx` parsing with the header, row and limit
 //!   rules; all or nothing (ERR-2).
+//! - `records`: the CSV record reader (cells borrowed from the decoded text).
 //! - `export`: streaming CSV writer for exports (EXP-1/2): UTF-8 with BOM or Shift_JIS with
 //!   unmappable characters reported, formula-injection guard, CRLF.
 
@@ -14,6 +15,7 @@ pub mod decode;
 pub mod export;
 pub mod import;
 pub mod phone;
+pub mod records;
 
 pub use decode::{DecodeError, DecodedText, TextEncoding, decode};
 pub use export::{
