@@ -397,6 +397,12 @@ impl ParsedList {
         self.phone_column
     }
 
+    /// The normalised phone number of every row, in row order (for duplicate and do-not-call
+    /// checks before commit).
+    pub fn phones(&self) -> &[PhoneNumber] {
+        &self.phones
+    }
+
     /// Number of data rows.
     pub fn len(&self) -> usize {
         self.lines.len()

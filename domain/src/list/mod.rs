@@ -10,6 +10,23 @@
 //! - `records`: the CSV record reader (cells borrowed from the decoded text).
 //! - `export`: streaming CSV writer for exports (EXP-1/2): UTF-8 with BOM or Shift_JIS with
 //!   unmappable characters reported, formula-injection guard, CRLF.
+//!
+//! ## Use
+//! ```
+//! use kaden_domain::list::{ImportRules, ImportTarget, ReservedNames, parse_customer_file};
+//!
+//! let reserved = ReservedNames { statuses: vec!["不通".into()], attributes: vec![] };
+//! let rules = ImportRules { reserved: &reserved, target: ImportTarget::NewFolder };
+//! let upload = "電話番号,会社名\r\n03-1234-5678,山田商事\r\n312345679,鈴木\r\n".as_bytes();
+//! let list = parse_customer_file(upload, &rules).expect("a valid list");
+//! assert_eq!(list.columns(), ["電話番号", "会社名"]);
+//! assert_eq!(list.phones()[1].as_str(), "0312345679"); // lost zero restored…
+//! assert_eq!(list.warnings.len(), 1); // …and reported
+//! for row in list.rows() {
+//!     let _fields: Vec<(&str, &str)> =
+//!         list.columns().iter().map(String::as_str).zip(row.cells()).collect();
+//! }
+//! ```
 
 pub mod decode;
 pub mod export;

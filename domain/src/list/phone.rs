@@ -25,7 +25,11 @@
 //! | `0120` | free dial ([`PhoneKind::FreeDial`]) | 10 |
 //! | `0800` | free dial ([`PhoneKind::FreeDial`]) | 11 |
 //! | `0570` | navi dial ([`PhoneKind::NaviDial`]) | 10 |
-//! | `0` + `[1-9]`, not one of the above nor `0X0` | fixed line ([`PhoneKind::FixedLine`]) | 10 |
+//! | `0` + `[1-9]` + `[1-9]`, none of the above | fixed line ([`PhoneKind::FixedLine`]) | 10 |
+//!
+//! The fixed-line row takes every area code (`03`, `011`, `0470`, `04992`…: a subscriber number
+//! never starts with `0`, so the third digit is never `0`) and also the few other 10-digit
+//! service numbers (`0180`, `0990`), which a list rarely holds.
 //!
 //! Refused prefixes ([`PhoneError::UnsupportedPrefix`]): `00…` (international/carrier access
 //! codes), `010` (international prefix), `020` (pagers/M2M data), `030`, `040` (unassigned) and
