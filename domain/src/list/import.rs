@@ -1657,6 +1657,26 @@ mod tests {
         assert!(parse_customer_file(&bytes, &rules).is_ok());
     }
 
+    #[test]
+    fn lst_3_xlsx_cells_read_as_excel_shows_them() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        assert_eq!(cell_text(&DataRef::Float(312345678.0)), "312345678");
+        assert_eq!(cell_text(&DataRef::Float(9012345678.0)), "9012345678");
+        assert_eq!(cell_text(&DataRef::Float(1.5)), "1.5");
+        assert_eq!(cell_text(&DataRef::Int(42)), "42");
+        assert_eq!(cell_text(&DataRef::Bool(true)), "TRUE");
+        assert_eq!(cell_text(&DataRef::SharedString("山田")), "山田");
+        assert_eq!(cell_text(&DataRef::Empty), "");
+        let date = ExcelDateTime::new(45000.0, ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&DataRef::DateTime(date)), "2023/03/15");
+        let time = ExcelDateTime::new(45000.5, ExcelDateTimeType::DateTime, false);
+        assert_eq!(cell_text(&DataRef::DateTime(time)), "2023/03/15 12:00:00");
+        assert_eq!(
+            cell_text(&DataRef::Error(calamine::CellErrorType::NA)),
+            "#N/A"
+        );
+    }
+
     /// A 50,000-row, 12-column Shift_JIS list like the benchmark file.
     pub(crate) fn benchmark_file() -> Vec<u8> {
         let mut text = String::from(
