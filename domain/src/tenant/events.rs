@@ -1,9 +1,9 @@
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::access::Role;
+use crate::access::{Role, SecuritySettings};
 
-/// Facts about a tenant and its user registry.
+/// Facts about a tenant, its user registry and its settings. Stored names never change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TenantEvent {
     Created {
@@ -17,9 +17,41 @@ pub enum TenantEvent {
         role: Role,
         password_hash: String,
     },
+    /// The user changed their own password (or the system set it): the password's age restarts.
     PasswordChanged {
         user_id: u64,
         password_hash: String,
+    },
+    /// A manager (or a supervisor, for lower roles) set a new password: the user must change it
+    /// at the next login (SEC-2).
+    PasswordReset {
+        user_id: u64,
+        password_hash: String,
+    },
+    /// USR-4: the display name changed; every view that shows the user by id shows the new one.
+    UserRenamed {
+        user_id: u64,
+        from: String,
+        display_name: String,
+    },
+    UserRoleChanged {
+        user_id: u64,
+        from: Role,
+        role: Role,
+    },
+    /// USR-3: irreversible; the id is never reused, the seat is freed, the name stays on history.
+    UserDeleted {
+        user_id: u64,
+        username: String,
+        display_name: String,
+    },
+    /// The licensed user quota (seats); `None`: unlimited.
+    UserQuotaSet {
+        quota: Option<u32>,
+    },
+    /// SEC-1..3 and the password policy, as a whole.
+    SecuritySettingsChanged {
+        settings: SecuritySettings,
     },
 }
 
@@ -29,6 +61,12 @@ impl DomainEvent for TenantEvent {
             Self::Created { .. } => "TenantCreated",
             Self::UserRegistered { .. } => "UserRegistered",
             Self::PasswordChanged { .. } => "PasswordChanged",
+            Self::PasswordReset { .. } => "PasswordReset",
+            Self::UserRenamed { .. } => "UserRenamed",
+            Self::UserRoleChanged { .. } => "UserRoleChanged",
+            Self::UserDeleted { .. } => "UserDeleted",
+            Self::UserQuotaSet { .. } => "UserQuotaSet",
+            Self::SecuritySettingsChanged { .. } => "SecuritySettingsChanged",
         }
         .to_string()
     }
