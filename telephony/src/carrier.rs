@@ -135,6 +135,8 @@ pub struct CarrierStats {
     pub not_in_service: u64,
     pub fax: u64,
     pub cancelled: u64,
+    /// re-INVITEs putting the call on hold (`a=sendonly` / `a=inactive`).
+    pub holds: u64,
     pub rtp_sent: u64,
     pub rtp_received: u64,
 }
@@ -308,7 +310,14 @@ async fn handle_call(
                 tokio::select! {
                     e = leg.event() => match e {
                         // A re-INVITE (hold) was answered by the leg; keep talking.
-                        Some(LegEvent::RemoteSdp(_)) => {}
+                        Some(LegEvent::RemoteSdp(body)) => {
+                            let held = Sdp::parse(&body).is_ok_and(|s| {
+                                s.media.iter().any(|m| matches!(m.direction, sdp::Direction::SendOnly | sdp::Direction::Inactive))
+                            });
+                            if held {
+                                stats.lock().unwrap().holds += 1;
+                            }
+                        }
                         Some(LegEvent::AckTimeout) => { leg.bye().await; break }
                         Some(LegEvent::RemoteBye) | None => break,
                     },

@@ -307,12 +307,22 @@ async fn hold_and_hang_up_from_kaden() {
     }
     assert!(cc.hold("i-11", true));
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        carrier.stats().holds,
+        1,
+        "the customer was re-INVITEd sendonly"
+    );
     assert!(cc.hold("i-11", false));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(cc.hang_up("i-11"));
     let summary = within(handle.finished()).await;
     assert!(summary.answered);
     assert!(summary.recording.is_some());
+    let relay = summary.relay.unwrap();
+    assert!(
+        relay.hold_packets >= 5,
+        "silence sent to the customer on hold: {relay:?}"
+    );
     let ended = loop {
         if let CallEvent::Ended { ended_by, .. } = next_event(&mut ev).await {
             break ended_by;
