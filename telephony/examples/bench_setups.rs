@@ -51,11 +51,11 @@ struct Run {
 fn count(screen: &str, row: &str) -> u64 {
     screen
         .lines()
+        .rev()
         .filter(|l| l.trim_start().starts_with(row))
         .filter_map(|l| l.split('|').nth(2))
         .filter_map(|c| c.split_whitespace().next())
-        .filter_map(|n| n.parse().ok())
-        .last()
+        .find_map(|n| n.parse().ok())
         .unwrap_or(0)
 }
 
