@@ -1,11 +1,14 @@
-//! Directory read model: tenants and their users (for login, pickers and names by id).
+//! Directory read model: tenants, their users and settings (for login, pickers, names by id and
+//! the security checks on every request), and per-user login throttling fed from the
+//! `LoginRefused` / `SessionStarted` events.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use kaden_domain::access::Role;
+use kaden_domain::access::{LoginThrottle, Role, SecuritySettings};
 use kaden_domain::event::KadenEvent;
 use kaden_domain::metadata::TenantId;
+use kaden_domain::session::{LoginRefusal, SessionEvent};
 use kaden_domain::tenant::TenantEvent;
 use serde::{Deserialize, Serialize};
 
@@ -22,15 +25,41 @@ pub struct UserView {
     /// argon2id PHC string.
     pub password_hash: String,
     pub password_changed_at: DateTime<Utc>,
+    /// Set by a password reset: the user must choose a new password before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
     pub created_at: DateTime<Utc>,
+    /// USR-3/USR-4: a deleted user stays here so history shows the old name, but it cannot log
+    /// in and leaves every picker (`active_users`).
+    #[serde(default)]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl UserView {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantView {
     pub name: String,
+    /// Every user ever registered, deleted ones included, by id.
     pub users: BTreeMap<u64, UserView>,
-    /// Lower-cased username → user id.
+    /// Lower-cased username → id of the active user holding it.
     by_username: HashMap<String, u64>,
+    /// The licensed user quota; `None`: unlimited.
+    pub user_quota: Option<u32>,
+    pub security: SecuritySettings,
+    /// Lower-cased username → recent failed logins.
+    throttles: HashMap<String, LoginThrottle>,
+}
+
+impl TenantView {
+    /// Users that are not deleted, by id (the pickers and the user list, USR-4).
+    pub fn active_users(&self) -> impl Iterator<Item = &UserView> {
+        self.users.values().filter(|u| !u.is_deleted())
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,14 +69,22 @@ pub struct Directory {
 
 impl Directory {
     pub fn apply(&mut self, event: &StoredEvent, changes: &mut Vec<Change>) {
-        let KadenEvent::Tenant(e) = &event.event else {
-            return;
-        };
+        match &event.event {
+            KadenEvent::Tenant(e) => self.apply_tenant(event, e, changes),
+            KadenEvent::Session(e) => self.apply_session(event, e),
+            _ => {}
+        }
+    }
+
+    fn apply_tenant(&mut self, event: &StoredEvent, e: &TenantEvent, changes: &mut Vec<Change>) {
         let tenant_id = &event.aggregate_id;
         let at = event.metadata.recorded_at;
         let tenant = self.tenants.entry(tenant_id.clone()).or_default();
-        match e {
-            TenantEvent::Created { name } => tenant.name.clone_from(name),
+        let changed = match e {
+            TenantEvent::Created { name } => {
+                tenant.name.clone_from(name);
+                None
+            }
             TenantEvent::UserRegistered {
                 user_id,
                 username,
@@ -66,27 +103,103 @@ impl Directory {
                         role: *role,
                         password_hash: password_hash.clone(),
                         password_changed_at: at,
+                        must_change_password: false,
                         created_at: at,
+                        deleted_at: None,
                     },
                 );
-                changes.push(Change::User {
-                    tenant_id: tenant_id.clone(),
-                    user_id: *user_id,
-                });
+                Some(*user_id)
             }
             TenantEvent::PasswordChanged {
+                user_id,
+                password_hash,
+            }
+            | TenantEvent::PasswordReset {
                 user_id,
                 password_hash,
             } => {
                 if let Some(u) = tenant.users.get_mut(user_id) {
                     u.password_hash.clone_from(password_hash);
                     u.password_changed_at = at;
+                    u.must_change_password = matches!(e, TenantEvent::PasswordReset { .. });
+                    // A new password clears the failed attempts made against the old one.
+                    tenant.throttles.remove(&u.username.to_lowercase());
                 }
-                changes.push(Change::User {
-                    tenant_id: tenant_id.clone(),
-                    user_id: *user_id,
-                });
+                Some(*user_id)
             }
+            TenantEvent::UserRenamed {
+                user_id,
+                display_name,
+                ..
+            } => {
+                if let Some(u) = tenant.users.get_mut(user_id) {
+                    u.display_name.clone_from(display_name);
+                }
+                Some(*user_id)
+            }
+            TenantEvent::UserRoleChanged { user_id, role, .. } => {
+                if let Some(u) = tenant.users.get_mut(user_id) {
+                    u.role = *role;
+                }
+                Some(*user_id)
+            }
+            TenantEvent::UserDeleted { user_id, .. } => {
+                if let Some(u) = tenant.users.get_mut(user_id) {
+                    u.deleted_at = Some(at);
+                    let key = u.username.to_lowercase();
+                    if tenant.by_username.get(&key) == Some(user_id) {
+                        tenant.by_username.remove(&key);
+                    }
+                }
+                Some(*user_id)
+            }
+            TenantEvent::UserQuotaSet { quota } => {
+                tenant.user_quota = *quota;
+                None
+            }
+            TenantEvent::SecuritySettingsChanged { settings } => {
+                tenant.security = settings.clone();
+                None
+            }
+        };
+        if let Some(user_id) = changed {
+            changes.push(Change::User {
+                tenant_id: tenant_id.clone(),
+                user_id,
+            });
+        }
+    }
+
+    fn apply_session(&mut self, event: &StoredEvent, e: &SessionEvent) {
+        let at = event.metadata.recorded_at;
+        match e {
+            SessionEvent::LoginRefused {
+                tenant_id,
+                username,
+                // Unknown usernames count too, so throttling does not tell which names exist.
+                reason: LoginRefusal::WrongPassword | LoginRefusal::UnknownUser,
+            } => {
+                if let Some(tenant) = self.tenants.get_mut(tenant_id) {
+                    tenant
+                        .throttles
+                        .entry(username.to_lowercase())
+                        .or_default()
+                        .record_failure(at);
+                }
+            }
+            SessionEvent::Started {
+                tenant_id, user_id, ..
+            } => {
+                if let Some(tenant) = self.tenants.get_mut(tenant_id)
+                    && let Some(user) = tenant.users.get(user_id)
+                {
+                    let key = user.username.to_lowercase();
+                    if let Some(throttle) = tenant.throttles.get_mut(&key) {
+                        throttle.record_success(at);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -98,14 +211,36 @@ impl Directory {
         !self.tenants.is_empty()
     }
 
+    /// A user by id, deleted or not (history shows deleted users by their last name).
     pub fn user(&self, tenant: &str, user_id: u64) -> Option<&UserView> {
         self.tenants.get(tenant)?.users.get(&user_id)
     }
 
-    /// A user by login id, ignoring case.
+    /// An active user by id (deleted users are not found).
+    pub fn active_user(&self, tenant: &str, user_id: u64) -> Option<&UserView> {
+        self.user(tenant, user_id).filter(|u| !u.is_deleted())
+    }
+
+    /// An active user by login id, ignoring case.
     pub fn user_by_name(&self, tenant: &str, username: &str) -> Option<&UserView> {
         let t = self.tenants.get(tenant)?;
         t.users.get(t.by_username.get(&username.to_lowercase())?)
+    }
+
+    /// The tenant's security settings (the defaults for an unknown tenant).
+    pub fn security(&self, tenant: &str) -> SecuritySettings {
+        self.tenants
+            .get(tenant)
+            .map(|t| t.security.clone())
+            .unwrap_or_default()
+    }
+
+    /// Recent failed logins for a username (ignoring case).
+    pub fn throttle(&self, tenant: &str, username: &str) -> Option<&LoginThrottle> {
+        self.tenants
+            .get(tenant)?
+            .throttles
+            .get(&username.to_lowercase())
     }
 }
 
@@ -113,46 +248,146 @@ impl Directory {
 mod tests {
     use super::*;
     use crate::testing::event;
+    use chrono::Duration;
 
-    #[test]
-    fn users_are_found_by_id_and_by_name_ignoring_case() {
+    fn tenant_event(e: TenantEvent) -> StoredEvent {
+        event("acme", "acme", KadenEvent::Tenant(e))
+    }
+
+    fn setup() -> (Directory, Vec<Change>) {
         let mut d = Directory::default();
         let mut changes = Vec::new();
         d.apply(
-            &event(
-                "acme",
-                "acme",
-                KadenEvent::Tenant(TenantEvent::Created {
-                    name: "Acme".into(),
-                }),
-            ),
+            &tenant_event(TenantEvent::Created {
+                name: "Acme".into(),
+            }),
             &mut changes,
         );
-        let reg = TenantEvent::UserRegistered {
-            user_id: 1,
-            username: "Admin".into(),
-            display_name: "管理者".into(),
-            role: Role::Mgr,
-            password_hash: "h1".into(),
-        };
-        d.apply(
-            &event("acme", "acme", KadenEvent::Tenant(reg)),
-            &mut changes,
-        );
-        d.apply(
-            &event(
-                "acme",
-                "acme",
-                KadenEvent::Tenant(TenantEvent::PasswordChanged {
-                    user_id: 1,
-                    password_hash: "h2".into(),
+        for (id, name, role) in [(1, "Admin", Role::Mgr), (2, "op", Role::Op)] {
+            d.apply(
+                &tenant_event(TenantEvent::UserRegistered {
+                    user_id: id,
+                    username: name.into(),
+                    display_name: format!("{name}さん"),
+                    role,
+                    password_hash: "h1".into(),
                 }),
-            ),
+                &mut changes,
+            );
+        }
+        (d, changes)
+    }
+
+    #[test]
+    fn users_are_found_by_id_and_by_name_ignoring_case() {
+        let (mut d, mut changes) = setup();
+        d.apply(
+            &tenant_event(TenantEvent::PasswordChanged {
+                user_id: 1,
+                password_hash: "h2".into(),
+            }),
             &mut changes,
         );
         assert_eq!(d.user_by_name("acme", "admin").unwrap().password_hash, "h2");
         assert_eq!(d.user("acme", 1).unwrap().role, Role::Mgr);
         assert!(d.user_by_name("other", "admin").is_none());
         assert_eq!(d.tenant("acme").unwrap().name, "Acme");
+    }
+
+    #[test]
+    fn usr_4_renames_show_by_id_and_deleted_users_keep_their_name_but_leave_pickers() {
+        let (mut d, mut changes) = setup();
+        d.apply(
+            &tenant_event(TenantEvent::UserRenamed {
+                user_id: 2,
+                from: "opさん".into(),
+                display_name: "佐藤".into(),
+            }),
+            &mut changes,
+        );
+        assert_eq!(d.user("acme", 2).unwrap().display_name, "佐藤");
+        d.apply(
+            &tenant_event(TenantEvent::UserDeleted {
+                user_id: 2,
+                username: "op".into(),
+                display_name: "佐藤".into(),
+            }),
+            &mut changes,
+        );
+        assert_eq!(
+            d.user("acme", 2).unwrap().display_name,
+            "佐藤",
+            "history keeps the name"
+        );
+        assert!(d.active_user("acme", 2).is_none());
+        assert!(d.user_by_name("acme", "op").is_none(), "cannot log in");
+        let active: Vec<u64> = d
+            .tenant("acme")
+            .unwrap()
+            .active_users()
+            .map(|u| u.user_id)
+            .collect();
+        assert_eq!(active, [1]);
+        assert!(changes.contains(&Change::User {
+            tenant_id: "acme".into(),
+            user_id: 2
+        }));
+    }
+
+    #[test]
+    fn sec_2_a_reset_password_must_be_changed_and_an_own_change_clears_that() {
+        let (mut d, mut changes) = setup();
+        d.apply(
+            &tenant_event(TenantEvent::PasswordReset {
+                user_id: 2,
+                password_hash: "r".into(),
+            }),
+            &mut changes,
+        );
+        assert!(d.user("acme", 2).unwrap().must_change_password);
+        d.apply(
+            &tenant_event(TenantEvent::PasswordChanged {
+                user_id: 2,
+                password_hash: "mine".into(),
+            }),
+            &mut changes,
+        );
+        assert!(!d.user("acme", 2).unwrap().must_change_password);
+    }
+
+    #[test]
+    fn sec_login_throttle_counts_wrong_passwords_per_user_until_a_success() {
+        let (mut d, mut changes) = setup();
+        let refused = |username: &str| {
+            event(
+                "acme",
+                "s",
+                KadenEvent::Session(SessionEvent::LoginRefused {
+                    tenant_id: "acme".into(),
+                    username: username.into(),
+                    reason: LoginRefusal::WrongPassword,
+                }),
+            )
+        };
+        for _ in 0..10 {
+            d.apply(&refused("ADMIN"), &mut changes);
+        }
+        let now = Utc::now() + Duration::seconds(1);
+        let retry = d.throttle("acme", "admin").unwrap().check(now).unwrap_err();
+        assert!(retry.0 > now + Duration::minutes(14), "{retry:?}");
+        assert!(d.throttle("acme", "op").is_none());
+        d.apply(
+            &event(
+                "acme",
+                "s2",
+                KadenEvent::Session(SessionEvent::Started {
+                    tenant_id: "acme".into(),
+                    user_id: 1,
+                    token_hash: "t".into(),
+                }),
+            ),
+            &mut changes,
+        );
+        assert!(d.throttle("acme", "admin").unwrap().check(now).is_ok());
     }
 }

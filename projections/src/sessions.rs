@@ -53,8 +53,15 @@ impl Sessions {
                 );
             }
             SessionEvent::Ended { .. } => {
-                if let Some(s) = self.token_of.remove(&event.aggregate_id).and_then(|hash| self.by_token_hash.remove(&hash)) {
-                    changes.push(Change::SessionEnded { tenant_id: s.tenant_id, session_id: s.session_id });
+                if let Some(s) = self
+                    .token_of
+                    .remove(&event.aggregate_id)
+                    .and_then(|hash| self.by_token_hash.remove(&hash))
+                {
+                    changes.push(Change::SessionEnded {
+                        tenant_id: s.tenant_id,
+                        session_id: s.session_id,
+                    });
                 }
             }
             SessionEvent::LoginRefused { .. } => {}
@@ -63,6 +70,22 @@ impl Sessions {
 
     pub fn by_token_hash(&self, hash: &str) -> Option<&SessionView> {
         self.by_token_hash.get(hash)
+    }
+
+    /// An open session by its id.
+    pub fn get(&self, session_id: &str) -> Option<&SessionView> {
+        self.by_token_hash.get(self.token_of.get(session_id)?)
+    }
+
+    /// The open sessions of one user (to end them when the user is deleted).
+    pub fn of_user<'a>(
+        &'a self,
+        tenant: &'a str,
+        user_id: u64,
+    ) -> impl Iterator<Item = &'a SessionView> + 'a {
+        self.by_token_hash
+            .values()
+            .filter(move |s| s.tenant_id == tenant && s.user_id == user_id)
     }
 
     pub fn open_count(&self) -> usize {
