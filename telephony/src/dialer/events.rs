@@ -90,6 +90,8 @@ pub enum CallEvent {
         talk: Duration,
         talk_seconds: u64,
         ended_by: Side,
+        /// What the audio suggests the status is (a fax tone → `Fax`), if anything.
+        suggested: Option<Outcome>,
     },
     RecordingStored {
         call_ref: String,

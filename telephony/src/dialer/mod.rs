@@ -611,6 +611,7 @@ impl Call {
             talk,
             talk_seconds: talk.as_secs(),
             ended_by,
+            suggested: report.stats.fax_tone.then_some(Outcome::Fax),
         });
         let mut recording = None;
         if let Some((path, duration)) = report.recording {

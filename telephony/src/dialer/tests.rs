@@ -386,3 +386,34 @@ async fn call_7_auto_call_skips_dnc_moves_on_after_no_answer_and_stops_when_conn
     assert_eq!(carrier.stats().cancelled, 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn fax_answering_is_suggested_as_fax() {
+    let carrier = carrier(Behaviour::Fax);
+    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", Some(Duration::from_millis(1200))).await;
+    let handle = cc.place_call(request("fax", "0312345678")).unwrap();
+    let suggested = loop {
+        if let CallEvent::Ended { suggested, .. } = next_event(&mut ev).await {
+            break suggested;
+        }
+    };
+    assert_eq!(suggested, Some(Outcome::Fax));
+    assert!(within(handle.finished()).await.relay.unwrap().fax_tone);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn speech_answering_is_not_suggested_as_fax() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", Some(Duration::from_millis(1500))).await;
+    cc.place_call(request("speech", "0312345678")).unwrap();
+    let suggested = loop {
+        if let CallEvent::Ended { suggested, .. } = next_event(&mut ev).await {
+            break suggested;
+        }
+    };
+    assert_eq!(suggested, None);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -3,6 +3,7 @@
 pub mod g711;
 mod relay;
 pub mod rtp;
+pub mod tone;
 pub mod wav;
 
 pub use relay::{FRAME, LegConfig, LegId, Relay, RelayReport, RelayStats};

@@ -15,6 +15,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::g711;
 use super::rtp::{Rewriter, RtpHeader, build};
+use super::tone::CngDetector;
 use super::wav::{SAMPLE_RATE, WavWriter};
 use crate::sdp::Codec;
 use crate::transport::bind_udp;
@@ -52,6 +53,8 @@ pub struct RelayStats {
     pub hold_packets: u64,
     /// Times a leg's remote address was (re)latched from incoming packets.
     pub latches: u64,
+    /// A fax CNG tone was heard from the customer.
+    pub fax_tone: bool,
 }
 
 /// What a relay leaves behind when stopped.
@@ -88,6 +91,8 @@ struct Leg {
     out: Rewriter,
     /// Decoded audio waiting for the recorder.
     queue: VecDeque<i16>,
+    /// Listens for a fax answering (customer leg only).
+    cng: Option<CngDetector>,
 }
 
 impl Leg {
@@ -113,8 +118,11 @@ impl Relay {
             last_ssrc: None,
             out: Rewriter::new(rand::random()),
             queue: VecDeque::new(),
+            cng: None,
         };
-        tokio::spawn(run(leg(op), leg(cu), rx, stats.clone()));
+        let mut cu_leg = leg(cu);
+        cu_leg.cng = Some(CngDetector::default());
+        tokio::spawn(run(leg(op), cu_leg, rx, stats.clone()));
         Ok(Relay {
             ctl,
             operator,
@@ -319,12 +327,21 @@ async fn relay_packet(
     };
     let payload = &pkt[h.payload_offset..h.payload_offset + h.payload_len];
     let is_audio = h.payload_type == from_cfg.codec.payload_type();
-    if record && is_audio {
+    let detecting = from.cng.as_ref().is_some_and(|d| !d.detected());
+    if (record || detecting) && is_audio {
         let mut samples = Vec::with_capacity(payload.len());
         g711::decode(from_cfg.codec, payload, &mut samples);
-        from.queue.extend(samples);
-        let excess = from.queue.len().saturating_sub(MAX_QUEUE);
-        from.queue.drain(..excess);
+        if detecting
+            && let Some(d) = from.cng.as_mut()
+            && d.frame(&samples)
+        {
+            stats.lock().unwrap().fax_tone = true;
+        }
+        if record {
+            from.queue.extend(samples);
+            let excess = from.queue.len().saturating_sub(MAX_QUEUE);
+            from.queue.drain(..excess);
+        }
     }
     if !forward {
         return;
