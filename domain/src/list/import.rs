@@ -304,6 +304,50 @@ impl DomainError for ImportError {
     }
 }
 
+/// One error or warning as the edge shows it (JSON for the preview and the refusal).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReportEntry {
+    /// Stable code, e.g. `PHONE_WRONG_LENGTH`.
+    pub code: &'static str,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub value: Option<String>,
+    /// The human message (Japanese first, then English), as `Display` gives it.
+    pub message: String,
+}
+
+impl ImportError {
+    /// This error as a [`ReportEntry`].
+    pub fn report(&self) -> ReportEntry {
+        ReportEntry {
+            code: self.code(),
+            line: self.line(),
+            column: self.column(),
+            value: self.value().map(str::to_owned),
+            message: self.to_string(),
+        }
+    }
+}
+
+impl ImportWarning {
+    /// This warning as a [`ReportEntry`].
+    pub fn report(&self) -> ReportEntry {
+        let (column, value) = match self {
+            Self::HeaderTrimmed { column, original } => (Some(*column), Some(original.clone())),
+            Self::Phone { value, .. } => (None, Some(value.clone())),
+            Self::BlankRowSkipped { .. } => (None, None),
+            Self::DuplicateNumber { number, .. } => (None, Some(number.to_string())),
+        };
+        ReportEntry {
+            code: self.code(),
+            line: self.line(),
+            column,
+            value,
+            message: self.to_string(),
+        }
+    }
+}
+
 /// A refused import: every error found, and the warnings seen on the way (ERR-1, ERR-2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportFailure {
@@ -1366,6 +1410,24 @@ mod tests {
             .as_slice(),
             [ImportError::XlsxUnreadable { .. }]
         ));
+    }
+
+    #[test]
+    fn err_1_report_entries_carry_code_line_column_value() {
+        let failure = parse("電話番号,名前\n03-1234,a\n").unwrap_err();
+        let entry = failure.errors[0].report();
+        assert_eq!(entry.code, "PHONE_WRONG_LENGTH");
+        assert_eq!(
+            (entry.line, entry.column, entry.value.as_deref()),
+            (Some(2), Some(1), Some("03-1234"))
+        );
+        assert!(entry.message.contains("03-1234"));
+        let warning = parse("電話番号\n312345678\n").unwrap().warnings[0].report();
+        assert_eq!(
+            (warning.code, warning.line),
+            ("PHONE_LEADING_ZERO_RESTORED", Some(2))
+        );
+        assert_eq!(failure.code(), "IMPORT_REFUSED");
     }
 
     #[test]
