@@ -773,6 +773,9 @@ fn read_xlsx(bytes: &[u8], builder: &mut Builder<'_>) -> Result<(), ImportError>
     Ok(())
 }
 
+/// 9999-12-31 23:59:59 as an Excel serial date, the last date Excel shows.
+const EXCEL_MAX_SERIAL: f64 = 2_958_466.0;
+
 /// The text a cell shows, close to Excel's default display: whole numbers without `.0`
 /// (phone numbers typed as numbers), dates as `YYYY/MM/DD[ hh:mm:ss]`, errors as `#N/A` etc.
 fn cell_text(value: &DataRef<'_>) -> String {
@@ -784,11 +787,19 @@ fn cell_text(value: &DataRef<'_>) -> String {
         DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         DataRef::Float(f) => f.to_string(),
         DataRef::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
-        DataRef::DateTime(dt) => match dt.as_datetime() {
-            Some(t) if t.time() == chrono::NaiveTime::MIN => t.format("%Y/%m/%d").to_string(),
-            Some(t) => t.format("%Y/%m/%d %H:%M:%S").to_string(),
-            None => dt.to_string(),
-        },
+        // calamine's `as_datetime` panics on huge negative serials (chrono's millisecond
+        // constructor): convert only Excel's own date range (1900-01-01..=9999-12-31), and
+        // show anything else, durations included, as the number it is.
+        DataRef::DateTime(dt)
+            if dt.is_datetime() && (0.0..=EXCEL_MAX_SERIAL).contains(&dt.as_f64()) =>
+        {
+            match dt.as_datetime() {
+                Some(t) if t.time() == chrono::NaiveTime::MIN => t.format("%Y/%m/%d").to_string(),
+                Some(t) => t.format("%Y/%m/%d %H:%M:%S").to_string(),
+                None => dt.to_string(),
+            }
+        }
+        DataRef::DateTime(dt) => dt.to_string(),
         DataRef::Error(e) => e.to_string(),
     }
 }
