@@ -1750,6 +1750,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn lst_3_xlsx_with_styles_dates_durations_and_errors() {
+        let bytes = include_bytes!("../../fuzz/seeds/import/dates.xlsx");
+        let (reserved, target) = new_folder();
+        let list = parse_customer_file(
+            bytes,
+            &ImportRules {
+                reserved: &reserved,
+                target,
+            },
+        )
+        .unwrap();
+        assert_eq!(list.columns(), ["電話番号", "登録日", "時間"]);
+        let rows: Vec<Vec<&str>> = list.rows().map(|r| r.cells().collect()).collect();
+        assert_eq!(
+            rows,
+            vec![
+                vec!["0312345678", "2023/03/15 12:00:00", "1.25"],
+                vec!["09012345678", "-12", "#N/A"]
+            ]
+        );
+    }
+
     /// A 50,000-row, 12-column Shift_JIS list like the benchmark file.
     pub(crate) fn benchmark_file() -> Vec<u8> {
         let mut text = String::from(
