@@ -351,6 +351,8 @@ fn leg_config(neg: &sdp::Negotiated) -> LegConfig {
 enum Ring {
     Answered(CallLeg, Vec<u8>),
     Failed(u16, String, Outcome),
+    /// The operator hung up while the customer was ringing (the customer was cancelled).
+    OperatorGone(u16, String),
 }
 
 impl Call {
@@ -382,13 +384,23 @@ impl Call {
         limit: Duration,
         relay: &Relay,
         customer: bool,
+        mut operator: Option<&mut CallLeg>,
     ) -> Ring {
         let deadline = Instant::now() + limit;
         let mut timed_out = false;
         let mut hung_up = false;
+        let mut operator_gone = false;
         let mut rang = false;
         loop {
             tokio::select! {
+                // The operator hanging up while the customer rings cancels the customer.
+                e = async { match operator.as_mut() { Some(l) => l.event().await, None => std::future::pending().await } }, if !operator_gone => {
+                    if matches!(e, Some(LegEvent::RemoteBye) | Some(LegEvent::AckTimeout) | None) {
+                        operator_gone = true;
+                        hung_up = true;
+                        out.cancel();
+                    }
+                }
                 p = out.next() => match p {
                     Some(Progress::Provisional { code, sdp, .. }) => {
                         if customer {
@@ -404,8 +416,17 @@ impl Call {
                             }
                         }
                     }
-                    Some(Progress::Answered { leg, sdp }) => return Ring::Answered(leg, sdp),
+                    Some(Progress::Answered { leg, sdp }) => {
+                        if operator_gone {
+                            leg.bye().await;
+                            return Ring::OperatorGone(487, "operator hung up".into());
+                        }
+                        return Ring::Answered(leg, sdp);
+                    }
                     Some(Progress::Failed { code, reason }) => {
+                        if operator_gone {
+                            return Ring::OperatorGone(code, format!("operator hung up while ringing ({code} {reason})"));
+                        }
                         let outcome = if timed_out {
                             return Ring::Failed(408, "ring time ran out".into(), Outcome::NoAnswer);
                         } else if hung_up {
@@ -465,7 +486,7 @@ impl Call {
             extra_headers: vec![],
         });
         let (op_leg, op_answer) = match self
-            .ring(&mut op_out, cfg.operator_ring, &relay, false)
+            .ring(&mut op_out, cfg.operator_ring, &relay, false, None)
             .await
         {
             Ring::Answered(leg, sdp) => (leg, sdp),
@@ -477,6 +498,10 @@ impl Call {
                 };
                 relay.stop().await;
                 return self.fail(code, format!("operator phone: {reason}"), outcome);
+            }
+            Ring::OperatorGone(code, reason) => {
+                relay.stop().await;
+                return self.fail(code, reason, Outcome::Cancelled);
             }
         };
         let op_neg = match Sdp::parse(&op_answer).and_then(|s| sdp::accept_answer(&s, &offered)) {
@@ -523,12 +548,20 @@ impl Call {
             extra_headers: vec![],
         });
         let ring_limit = self.req.ring_timeout;
-        let (cu_leg, cu_answer) = match self.ring(&mut cu_out, ring_limit, &relay, true).await {
+        let mut op_leg = op_leg;
+        let rung = self
+            .ring(&mut cu_out, ring_limit, &relay, true, Some(&mut op_leg))
+            .await;
+        let (cu_leg, cu_answer) = match rung {
             Ring::Answered(leg, sdp) => (leg, sdp),
             Ring::Failed(code, reason, outcome) => {
                 op_leg.bye().await;
                 relay.stop().await;
                 return self.fail(code, reason, outcome);
+            }
+            Ring::OperatorGone(code, reason) => {
+                relay.stop().await;
+                return self.fail(code, reason, Outcome::Cancelled);
             }
         };
         let cu_neg = match Sdp::parse(&cu_answer).and_then(|s| sdp::accept_answer(&s, &cust_codecs))

@@ -32,6 +32,10 @@ impl CallGate for Gate {
 }
 
 fn carrier(behaviour: Behaviour) -> TestCarrier {
+    carrier_with(behaviour, None)
+}
+
+fn carrier_with(behaviour: Behaviour, talk_limit: Option<Duration>) -> TestCarrier {
     let mut numbers = HashMap::new();
     numbers.insert("0311110000".to_string(), Behaviour::Busy);
     numbers.insert("0322220000".to_string(), Behaviour::NoAnswer);
@@ -40,6 +44,7 @@ fn carrier(behaviour: Behaviour) -> TestCarrier {
         odds: Odds::always(behaviour),
         answer_delay: Duration::from_millis(200),
         numbers,
+        talk_limit,
         ..CarrierConfig::default()
     })
     .unwrap()
@@ -348,9 +353,10 @@ impl NextCustomer for List {
 
 #[tokio::test]
 async fn call_7_auto_call_skips_dnc_moves_on_after_no_answer_and_stops_when_connected() {
-    let carrier = carrier(Behaviour::Answer);
+    // The customer hangs up the connected call after 500 ms; the operator stays on the line.
+    let carrier = carrier_with(Behaviour::Answer, Some(Duration::from_millis(500)));
     let (cc, _ev, dir) = control(carrier.addr(), 4);
-    let _phone = phone(&cc, "op1", Some(Duration::from_millis(500))).await;
+    let _phone = phone(&cc, "op1", None).await;
     let mut list = List(
         vec![
             "0399999999",
@@ -416,4 +422,35 @@ async fn speech_answering_is_not_suggested_as_fax() {
     };
     assert_eq!(suggested, None);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn operator_hanging_up_while_the_customer_rings_cancels_the_customer() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, _ev, _dir) = control(carrier.addr(), 4);
+    // The phone hangs up 500 ms after answering, while the customer (no answer) rings.
+    let _phone = phone(&cc, "op1", Some(Duration::from_millis(500))).await;
+    let started = Instant::now();
+    let summary = within(
+        cc.place_call(request("op-gone", "0322220000"))
+            .unwrap()
+            .finished(),
+    )
+    .await;
+    assert_eq!(
+        summary.failure.as_ref().map(|f| f.2),
+        Some(Outcome::Cancelled),
+        "{summary:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "did not wait for the ring time"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        carrier.stats().cancelled,
+        1,
+        "the customer's INVITE was cancelled"
+    );
+    assert_eq!(cc.lines().in_use(), 0);
 }

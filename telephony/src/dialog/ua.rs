@@ -239,6 +239,13 @@ impl IncomingCall {
     }
 }
 
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl UserAgent {
     /// Start a UA on an endpoint. Incoming INVITEs go to the returned receiver (drop it to
     /// refuse them with 480); REGISTER goes to `registrar` if given (else 405).
@@ -496,9 +503,19 @@ impl UserAgent {
         let mut cancel_closed = false;
         let mut cancel_sent = false;
         let mut got_provisional = false;
+        // RFC 3261 9.1: no final response within 64·T1 of our CANCEL ends the INVITE.
+        let mut give_up: Option<tokio::time::Instant> = None;
+        let t64 = self.shared.ep.timers().t64();
         loop {
             let event = tokio::select! {
                 e = tx.recv() => e,
+                _ = sleep_opt(give_up) => {
+                    let _ = ev.send(Progress::Failed {
+                        code: 408,
+                        reason: "Request Timeout (no answer to CANCEL)".into(),
+                    });
+                    return;
+                }
                 r = &mut cancel_rx, if !cancel_wanted && !cancel_closed => {
                     if r.is_err() {
                         // The handle was dropped without cancelling: keep going.
@@ -508,6 +525,7 @@ impl UserAgent {
                     cancel_wanted = true;
                     if got_provisional && !cancel_sent {
                         cancel_sent = true;
+                        give_up = Some(tokio::time::Instant::now() + t64);
                         self.send_cancel(&invite, req.dest);
                     }
                     continue;
@@ -614,6 +632,7 @@ impl UserAgent {
             }
             if cancel_wanted && got_provisional && !cancel_sent {
                 cancel_sent = true;
+                give_up = Some(tokio::time::Instant::now() + t64);
                 self.send_cancel(&invite, req.dest);
             }
         }

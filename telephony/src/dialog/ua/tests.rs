@@ -138,3 +138,51 @@ async fn unanswered_invite_to_nowhere_fails_408() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn cancel_never_answered_ends_the_invite_after_64_t1() {
+    let timers = Timers {
+        t1: Duration::from_millis(10),
+        ..Timers::default()
+    };
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start(t, timers);
+    let (a, _ia) = UserAgent::start(ep, rx, UaConfig::default(), None);
+    // A broken far end: rings, then ignores everything.
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut req = invite_to(&a, "v=0");
+    req.dest = peer.local_addr().unwrap();
+    let mut out = a.invite(req);
+    let mut buf = vec![0u8; 65_536];
+    let (n, from) = within(peer.recv_from(&mut buf)).await.unwrap();
+    let inv = Message::parse(&buf[..n]).unwrap();
+    let mut ringing = Message::response_to(&inv, 180, "Ringing");
+    ringing.set("To", format!("{};tag=broken", inv.get("To").unwrap()));
+    peer.send_to(&ringing.to_bytes(), from).await.unwrap();
+    assert!(matches!(
+        within(out.next()).await,
+        Some(Progress::Provisional { code: 180, .. })
+    ));
+    let started = tokio::time::Instant::now();
+    out.cancel();
+    match within(out.next()).await.unwrap() {
+        Progress::Failed { code, .. } => assert_eq!(code, 408),
+        other => panic!("{other:?}"),
+    }
+    let e = started.elapsed();
+    assert!(
+        e >= Duration::from_millis(640) && e < Duration::from_secs(3),
+        "{e:?}"
+    );
+    // The CANCEL itself went out with the INVITE's branch.
+    let mut saw_cancel = false;
+    while let Ok((n, _)) = peer.try_recv_from(&mut buf) {
+        if let Ok(m) = Message::parse(&buf[..n])
+            && m.method() == Some(&Method::Cancel)
+        {
+            assert_eq!(m.branch(), inv.branch());
+            saw_cancel = true;
+        }
+    }
+    assert!(saw_cancel);
+}
