@@ -186,3 +186,56 @@ async fn cancel_never_answered_ends_the_invite_after_64_t1() {
     }
     assert!(saw_cancel);
 }
+
+#[tokio::test]
+async fn proxy_challenge_407_is_answered_with_proxy_authorization() {
+    let (a, _ia) = ua();
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut req = invite_to(&a, "v=0");
+    req.dest = peer.local_addr().unwrap();
+    req.credentials = Some(("trunkuser".into(), "s3cret".into()));
+    let mut out = a.invite(req);
+    let mut buf = vec![0u8; 65_536];
+    let (n, from) = within(peer.recv_from(&mut buf)).await.unwrap();
+    let first = Message::parse(&buf[..n]).unwrap();
+    let mut challenge = Message::response_to(&first, 407, "Proxy Authentication Required");
+    challenge.set("To", format!("{};tag=p1", first.get("To").unwrap()));
+    challenge.push(
+        "Proxy-Authenticate",
+        "Digest realm=\"trunk\", nonce=\"abc\", algorithm=SHA-256, qop=\"auth,auth-int\"",
+    );
+    peer.send_to(&challenge.to_bytes(), from).await.unwrap();
+    // The ACK for the 407, then the new INVITE with credentials and the next CSeq.
+    let second = loop {
+        let (n, _) = within(peer.recv_from(&mut buf)).await.unwrap();
+        let m = Message::parse(&buf[..n]).unwrap();
+        if m.method() == Some(&Method::Invite) && m.cseq().map(|c| c.0) == Some(2) {
+            break m;
+        }
+    };
+    assert_eq!(second.call_id(), first.call_id());
+    assert_ne!(second.branch(), first.branch());
+    let creds =
+        crate::auth::Credentials::parse(second.get("Proxy-Authorization").unwrap()).unwrap();
+    assert_eq!(creds.username, "trunkuser");
+    assert_eq!(creds.algorithm, crate::auth::Algorithm::Sha256);
+    let ha1 = crate::auth::ha1(
+        crate::auth::Algorithm::Sha256,
+        "trunkuser",
+        "trunk",
+        "s3cret",
+    );
+    assert!(creds.verify(&ha1, "INVITE"));
+    // A second challenge is not answered again: the cause is reported.
+    let mut again = Message::response_to(&second, 407, "Proxy Authentication Required");
+    again.set("To", format!("{};tag=p2", second.get("To").unwrap()));
+    again.push(
+        "Proxy-Authenticate",
+        "Digest realm=\"trunk\", nonce=\"def\"",
+    );
+    peer.send_to(&again.to_bytes(), from).await.unwrap();
+    match within(out.next()).await.unwrap() {
+        Progress::Failed { code, .. } => assert_eq!(code, 407),
+        other => panic!("{other:?}"),
+    }
+}
