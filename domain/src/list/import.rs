@@ -38,6 +38,10 @@ pub const PHONE_HEADER: &str = "電話番号";
 pub const MAX_ROWS_PER_FILE: usize = 50_000;
 /// Customers per folder (LST-4).
 pub const MAX_CUSTOMERS_PER_FOLDER: usize = 200_000;
+/// Bytes per uploaded file, customers or do-not-call. Not in the original: Kaden's bound, about
+/// seven times a 50,000-row, 12-column Shift_JIS list. The edge checks a claimed size
+/// (`Content-Length`, multipart part) with [`check_upload_size`] before reading the body.
+pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 /// Columns per list. Not in the original: Kaden's bound, far above real lists.
 pub const MAX_COLUMNS: usize = 200;
 /// Declared uncompressed size of all parts of an `.xlsx` upload.
@@ -157,6 +161,10 @@ pub enum ImportError {
         "Excelファイルが大きすぎます (the .xlsx file is too large when unpacked (more than {max_cells} cells or {max_bytes} bytes): delete unused rows and columns, or split it)"
     )]
     XlsxTooLarge { max_cells: usize, max_bytes: u64 },
+    #[error(
+        "ファイルが大きすぎます: {bytes}バイト (the file is {bytes} bytes; at most {max} bytes can be uploaded: split the list into several files)"
+    )]
+    FileTooLarge { bytes: u64, max: u64 },
     #[error(
         "見出し行がありません (the file has no header line: the first line must name the columns, one of them 電話番号)"
     )]
@@ -286,6 +294,7 @@ impl DomainError for ImportError {
             Self::XlsxUnreadable { .. } => "XLSX_UNREADABLE",
             Self::XlsxNoSheet => "XLSX_NO_SHEET",
             Self::XlsxTooLarge { .. } => "XLSX_TOO_LARGE",
+            Self::FileTooLarge { .. } => "FILE_TOO_LARGE",
             Self::NoHeader => "NO_HEADER",
             Self::NoDataRows => "NO_DATA_ROWS",
             Self::TooManyRows { .. } => "TOO_MANY_ROWS",
@@ -509,6 +518,18 @@ pub fn sniff(bytes: &[u8]) -> FileKind {
     }
 }
 
+/// Refuses an upload whose (claimed or actual) size is over [`MAX_FILE_BYTES`], before any of it
+/// is read or buffered.
+pub fn check_upload_size(bytes: u64) -> Result<(), ImportError> {
+    if bytes > MAX_FILE_BYTES {
+        return Err(ImportError::FileTooLarge {
+            bytes,
+            max: MAX_FILE_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Parses a customer list upload (CSV or `.xlsx`) under `rules` (LST-2..4).
 pub fn parse_customer_file(
     bytes: &[u8],
@@ -518,6 +539,7 @@ pub fn parse_customer_file(
         errors: vec![e],
         warnings: Vec::new(),
     };
+    check_upload_size(bytes.len() as u64).map_err(file_error)?;
     match sniff(bytes) {
         FileKind::Xls => Err(file_error(ImportError::XlsNotSupported)),
         FileKind::Xlsx => {
@@ -1439,6 +1461,19 @@ mod tests {
             ("PHONE_LEADING_ZERO_RESTORED", Some(2))
         );
         assert_eq!(failure.code(), "IMPORT_REFUSED");
+    }
+
+    #[test]
+    fn lst_4_a_2_gb_claimed_size_is_refused_before_reading() {
+        let two_gb = 2 * 1024 * 1024 * 1024;
+        assert_eq!(
+            check_upload_size(two_gb),
+            Err(ImportError::FileTooLarge {
+                bytes: two_gb,
+                max: MAX_FILE_BYTES
+            })
+        );
+        assert_eq!(check_upload_size(MAX_FILE_BYTES), Ok(()));
     }
 
     #[test]

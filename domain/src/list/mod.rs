@@ -40,7 +40,8 @@ pub use export::{
 };
 pub use import::{
     DncList, ImportError, ImportFailure, ImportRules, ImportTarget, ImportWarning, MAX_COLUMNS,
-    MAX_CUSTOMERS_PER_FOLDER, MAX_ROWS_PER_FILE, PHONE_HEADER, ParsedList, ReportEntry,
-    ReservedNames, Row, SourceFormat, parse_customer_file, parse_dnc_file, parse_manual_rows,
+    MAX_CUSTOMERS_PER_FOLDER, MAX_FILE_BYTES, MAX_ROWS_PER_FILE, PHONE_HEADER, ParsedList,
+    ReportEntry, ReservedNames, Row, SourceFormat, check_upload_size, parse_customer_file,
+    parse_dnc_file, parse_manual_rows,
 };
 pub use phone::{NormalisedPhone, PhoneError, PhoneKind, PhoneNumber, PhoneWarning, PhoneWarnings};
