@@ -575,7 +575,7 @@ impl Call {
             }
         };
         relay.set_leg(LegId::Customer, leg_config(&cu_neg));
-        let talk_start = Instant::now();
+        let mut talk_start = Instant::now();
         self.emit(CallEvent::Answered {
             call_ref: self.req.call_ref.clone(),
             at: SystemTime::now(),
@@ -584,11 +584,13 @@ impl Call {
             let path = cfg
                 .recordings_dir
                 .join(format!("{}.wav", sanitize(&self.req.call_ref)));
-            if let Err(e) = relay.record(path).await {
-                self.emit(CallEvent::RecordingFailed {
+            match relay.record(path).await {
+                // Talk time and the recording share their start.
+                Ok(started) => talk_start = started,
+                Err(e) => self.emit(CallEvent::RecordingFailed {
                     call_ref: self.req.call_ref.clone(),
                     error: e.to_string(),
-                });
+                }),
             }
         }
 
@@ -599,7 +601,6 @@ impl Call {
             tokio::select! {
                 e = op_leg.event() => match e {
                     Some(LegEvent::RemoteBye) | None | Some(LegEvent::AckTimeout) => {
-                        cu_leg.bye().await;
                         break Side::Operator;
                     }
                     Some(LegEvent::RemoteSdp(body)) => {
@@ -610,7 +611,6 @@ impl Call {
                 },
                 e = cu_leg.event() => match e {
                     Some(LegEvent::RemoteBye) | None | Some(LegEvent::AckTimeout) => {
-                        op_leg.bye().await;
                         break Side::Customer;
                     }
                     Some(LegEvent::RemoteSdp(body)) => {
@@ -629,16 +629,26 @@ impl Call {
                             tracing::warn!(code, %reason, "hold re-INVITE refused; holding in the relay only");
                         }
                     }
-                    Some(CallCmd::HangUp) | None => {
-                        let (a, b) = tokio::join!(cu_leg.bye(), op_leg.bye());
-                        tracing::debug!(customer = a, operator = b, "hung up");
-                        break Side::Kaden;
-                    }
+                    Some(CallCmd::HangUp) | None => break Side::Kaden,
                 },
             }
         };
-        let talk = talk_start.elapsed();
-        let report = relay.stop().await;
+        // The talk ends now: the recording is cut at this instant, then the other legs get BYE.
+        let end = Instant::now();
+        let talk = end - talk_start;
+        let report = relay.stop_at(end).await;
+        match ended_by {
+            Side::Operator => {
+                cu_leg.bye().await;
+            }
+            Side::Customer => {
+                op_leg.bye().await;
+            }
+            Side::Kaden => {
+                let (a, b) = tokio::join!(cu_leg.bye(), op_leg.bye());
+                tracing::debug!(customer = a, operator = b, "hung up");
+            }
+        }
         self.emit(CallEvent::Ended {
             call_ref: self.req.call_ref.clone(),
             talk,

@@ -69,8 +69,8 @@ pub struct RelayReport {
 enum Control {
     SetLeg(LegId, LegConfig),
     Hold(bool),
-    Record(PathBuf, oneshot::Sender<io::Result<()>>),
-    Stop(oneshot::Sender<RelayReport>),
+    Record(PathBuf, oneshot::Sender<io::Result<Instant>>),
+    Stop(oneshot::Sender<RelayReport>, Option<Instant>),
 }
 
 /// Handle to a running relay; dropping it stops the relay (without a report).
@@ -148,8 +148,9 @@ impl Relay {
         let _ = self.ctl.send(Control::Hold(on));
     }
 
-    /// Start recording both directions to `path` (stereo WAV).
-    pub async fn record(&self, path: PathBuf) -> io::Result<()> {
+    /// Start recording both directions to `path` (stereo WAV); returns when the recording
+    /// starts (its frame 0).
+    pub async fn record(&self, path: PathBuf) -> io::Result<Instant> {
         let (tx, rx) = oneshot::channel();
         let _ = self.ctl.send(Control::Record(path, tx));
         rx.await
@@ -160,10 +161,20 @@ impl Relay {
         *self.stats.lock().unwrap()
     }
 
-    /// Stop relaying, finish the recording and report.
+    /// Stop relaying, finish the recording (as long as until now) and report.
     pub async fn stop(self) -> RelayReport {
+        self.stop_inner(None).await
+    }
+
+    /// Stop, cutting the recording at `end` (the moment the talk ended), so that its length
+    /// is exactly the talk time even when the relay task is busy.
+    pub async fn stop_at(self, end: Instant) -> RelayReport {
+        self.stop_inner(Some(end)).await
+    }
+
+    async fn stop_inner(self, end: Option<Instant>) -> RelayReport {
         let (tx, rx) = oneshot::channel();
-        let _ = self.ctl.send(Control::Stop(tx));
+        let _ = self.ctl.send(Control::Stop(tx, end));
         rx.await.unwrap_or_else(|_| RelayReport {
             stats: *self.stats.lock().unwrap(),
             recording: None,
@@ -235,26 +246,30 @@ async fn run(
                             if !ticking { tick.reset(); }
                             op.queue.clear();
                             cu.queue.clear();
-                            recording = Some(Recording { writer, started: Instant::now() });
-                            let _ = reply.send(Ok(()));
+                            let started = Instant::now();
+                            recording = Some(Recording { writer, started });
+                            let _ = reply.send(Ok(started));
                         }
                         Err(e) => { let _ = reply.send(Err(e)); }
                     }
                 }
-                Some(Control::Stop(reply)) => {
+                Some(Control::Stop(reply, end)) => {
                     let mut report = RelayReport {
                         stats: *stats.lock().unwrap(),
                         recording: None,
                         recording_error: rec_error.take(),
                     };
                     if let Some(mut rec) = recording.take() {
-                        // Top up to the exact elapsed time so the file is as long as the talk.
-                        let want = (rec.started.elapsed().as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u32;
+                        // Exactly as long as the talk: top up with what is queued (or silence),
+                        // or cut what the ticks wrote after `end`.
+                        let end = end.unwrap_or_else(Instant::now);
+                        let span = end.saturating_duration_since(rec.started);
+                        let want = (span.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u32;
                         let have = rec.writer.frames();
                         let result = if want > have {
                             write_frame(&mut rec, &mut cu, &mut op, (want - have) as usize)
                         } else {
-                            Ok(())
+                            rec.writer.truncate(want)
                         };
                         match result.and_then(|_| rec.writer.finish()) {
                             Ok((path, frames)) => {

@@ -58,6 +58,19 @@ impl WavWriter {
         Ok(())
     }
 
+    /// Drop everything after the first `frames` frames.
+    pub fn truncate(&mut self, frames: u32) -> io::Result<()> {
+        if frames >= self.frames {
+            return Ok(());
+        }
+        self.out.flush()?;
+        let f = self.out.get_mut();
+        f.set_len(44 + u64::from(frames) * 4)?;
+        f.seek(SeekFrom::End(0))?;
+        self.frames = frames;
+        Ok(())
+    }
+
     pub fn frames(&self) -> u32 {
         self.frames
     }
@@ -103,11 +116,14 @@ mod tests {
         let path = std::env::temp_dir().join(format!("kaden-wav-{}.wav", rand::random::<u64>()));
         let mut w = WavWriter::create(&path).unwrap();
         w.write(&[1, 2, 3], &[-1, -2, -3]).unwrap();
+        w.truncate(2).unwrap();
+        w.write(&[4], &[-4]).unwrap();
         let (p, frames) = w.finish().unwrap();
         assert_eq!(frames, 3);
         let (ch, rate, n, s) = read(&p).unwrap();
         assert_eq!((ch, rate, n), (2, 8000, 3));
-        assert_eq!(s, vec![1, -1, 2, -2, 3, -3]);
+        assert_eq!(s, vec![1, -1, 2, -2, 4, -4]);
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 44 + 12);
         std::fs::remove_file(p).unwrap();
     }
 }
