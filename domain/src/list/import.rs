@@ -98,8 +98,11 @@ pub enum ImportWarning {
         number: PhoneNumber,
         warning: PhoneWarning,
     },
-    #[error("{line}行目は空の行なので読み飛ばしました (line {line} is blank and was skipped)")]
-    BlankRowSkipped { line: usize },
+    /// Rows with only empty cells, one warning for the file however many there are.
+    #[error(
+        "空の行{count}行を読み飛ばしました({first_line}行目から) ({count} blank rows were skipped, the first on line {first_line})"
+    )]
+    BlankRowsSkipped { first_line: usize, count: usize },
     #[error(
         "{line}行目の電話番号{number}は{first_line}行目と重複しています (line {line}: {number} already appears on line {first_line}; registered once)"
     )]
@@ -116,7 +119,9 @@ impl ImportWarning {
         match self {
             Self::HeaderTrimmed { .. } => Some(1),
             Self::Phone { line, .. }
-            | Self::BlankRowSkipped { line }
+            | Self::BlankRowsSkipped {
+                first_line: line, ..
+            }
             | Self::DuplicateNumber { line, .. } => Some(*line),
         }
     }
@@ -133,7 +138,7 @@ impl ImportWarning {
                 warning: PhoneWarning::LeadingZeroRestored,
                 ..
             } => "PHONE_LEADING_ZERO_RESTORED",
-            Self::BlankRowSkipped { .. } => "BLANK_ROW_SKIPPED",
+            Self::BlankRowsSkipped { .. } => "BLANK_ROWS_SKIPPED",
             Self::DuplicateNumber { .. } => "DUPLICATE_NUMBER_IN_FILE",
         }
     }
@@ -344,7 +349,7 @@ impl ImportWarning {
         let (column, value) = match self {
             Self::HeaderTrimmed { column, original } => (Some(*column), Some(original.clone())),
             Self::Phone { value, .. } => (None, Some(value.clone())),
-            Self::BlankRowSkipped { .. } => (None, None),
+            Self::BlankRowsSkipped { count, .. } => (None, Some(count.to_string())),
             Self::DuplicateNumber { number, .. } => (None, Some(number.to_string())),
         };
         ReportEntry {
@@ -837,6 +842,8 @@ struct Builder<'r> {
     lines: Vec<usize>,
     phones: Vec<PhoneNumber>,
     rows: usize,
+    blank_rows: usize,
+    first_blank_line: usize,
     /// Header and other whole-file errors.
     file_errors: Vec<ImportError>,
     row_errors: Vec<ImportError>,
@@ -855,6 +862,8 @@ impl<'r> Builder<'r> {
             lines: Vec::new(),
             phones: Vec::new(),
             rows: 0,
+            blank_rows: 0,
+            first_blank_line: 0,
             file_errors: Vec::new(),
             row_errors: Vec::new(),
             warnings: Vec::new(),
@@ -935,7 +944,10 @@ impl<'r> Builder<'r> {
 
     fn row<'c>(&mut self, line: usize, cells: impl Iterator<Item = &'c str> + Clone, len: usize) {
         if cells.clone().all(|c| c.trim().is_empty()) {
-            self.warnings.push(ImportWarning::BlankRowSkipped { line });
+            if self.blank_rows == 0 {
+                self.first_blank_line = line;
+            }
+            self.blank_rows += 1;
             return;
         }
         self.rows += 1;
@@ -997,7 +1009,13 @@ impl<'r> Builder<'r> {
         self.phones.push(number);
     }
 
-    fn finish(self, source: SourceFormat) -> Result<ParsedList, ImportFailure> {
+    fn finish(mut self, source: SourceFormat) -> Result<ParsedList, ImportFailure> {
+        if self.blank_rows > 0 {
+            self.warnings.push(ImportWarning::BlankRowsSkipped {
+                first_line: self.first_blank_line,
+                count: self.blank_rows,
+            });
+        }
         let mut errors = self.file_errors;
         if !self.header_seen {
             errors.push(ImportError::NoHeader);
@@ -1478,12 +1496,17 @@ mod tests {
 
     #[test]
     fn lst_3_blank_rows_skipped_with_warning() {
-        let list = parse("電話番号,名前\n0312345678,a\n,\n").unwrap();
-        assert_eq!(list.len(), 1);
+        let list = parse("電話番号,名前\n0312345678,a\n,\n\n , \n0312345679,b\n,,\n").unwrap();
+        assert_eq!(list.len(), 2);
         assert_eq!(
             list.warnings,
-            vec![ImportWarning::BlankRowSkipped { line: 3 }]
+            vec![ImportWarning::BlankRowsSkipped {
+                first_line: 3,
+                count: 3
+            }]
         );
+        // A blank row is blank whatever its number of cells.
+        assert!(parse("電話番号,名前\n0312345678,a\n,,\n").is_ok());
     }
 
     #[test]
