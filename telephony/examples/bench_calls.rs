@@ -59,17 +59,39 @@ fn far_end() {
             .read_line(&mut line)
             .expect("kaden address");
         let kaden: SocketAddr = line.trim().parse().expect("address");
-        let _phone = Softphone::start(kaden, "kaden", "op1", "pw", None)
+        let _phone = Softphone::start_with(kaden, "kaden", "op1", "pw", None, true)
             .await
             .expect("softphone");
         println!("ready");
-        // Run until Kaden closes our stdin.
-        tokio::task::spawn_blocking(|| {
-            let mut s = String::new();
-            while std::io::stdin().read_line(&mut s).unwrap_or(0) > 0 {}
-        })
-        .await
-        .expect("stdin");
+        // "report" → latency percentiles of phone → Kaden → carrier packets; EOF → exit.
+        loop {
+            let line = tokio::task::spawn_blocking(|| {
+                let mut s = String::new();
+                std::io::stdin().read_line(&mut s).map(|n| (n, s))
+            })
+            .await
+            .expect("stdin");
+            match line {
+                Ok((n, s)) if n > 0 && s.trim() == "report" => {
+                    let mut l = carrier.latency_samples();
+                    l.sort_unstable();
+                    let pct = |p: usize| {
+                        l.get((l.len() * p / 100).min(l.len().saturating_sub(1)))
+                            .copied()
+                            .unwrap_or(0)
+                    };
+                    println!(
+                        "{} {} {} {}",
+                        l.len(),
+                        pct(50),
+                        pct(99),
+                        l.last().copied().unwrap_or(0)
+                    );
+                }
+                Ok((n, _)) if n > 0 => {}
+                _ => break,
+            }
+        }
     });
 }
 
@@ -163,6 +185,18 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(hold)).await;
         let cpu = cpu_time() - cpu0;
         let wall = w0.elapsed();
+        writeln!(stdin, "report").expect("ask far end");
+        let mut report = String::new();
+        out.read_line(&mut report).expect("latency report");
+        let f: Vec<u64> = report.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if let [n, p50, p99, max] = f[..] {
+            println!(
+                "phone -> Kaden relay -> carrier, {n} packets: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                p50 as f64 / 1000.0,
+                p99 as f64 / 1000.0,
+                max as f64 / 1000.0
+            );
+        }
         for i in 0..calls {
             cc.hang_up(&format!("c{i}"));
         }

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::time::MissedTickBehavior;
 
 use crate::dialog::{IncomingCall, LegEvent, UaConfig, UserAgent};
-use crate::media::{FRAME, g711, rtp};
+use crate::media::{FRAME, g711, probe, rtp};
 use crate::sdp::{self, Codec, Sdp};
 use crate::transaction::{Endpoint, Timers};
 use crate::transport::{UdpTransport, addr_uri, uri_user};
@@ -141,11 +141,15 @@ pub struct CarrierStats {
     pub rtp_received: u64,
 }
 
+type Latencies = Arc<Mutex<Vec<u32>>>;
+const MAX_LATENCY_SAMPLES: usize = 2_000_000;
+
 /// A running test carrier.
 #[derive(Debug, Clone)]
 pub struct TestCarrier {
     addr: SocketAddr,
     stats: Arc<Mutex<CarrierStats>>,
+    latencies: Latencies,
 }
 
 impl TestCarrier {
@@ -163,18 +167,25 @@ impl TestCarrier {
             None,
         );
         let stats = Arc::new(Mutex::new(CarrierStats::default()));
+        let latencies: Latencies = Arc::new(Mutex::new(Vec::new()));
         let st = stats.clone();
+        let lat = latencies.clone();
         let config = Arc::new(config);
         tokio::spawn(async move {
             // Keep the UA alive as long as calls arrive.
             let _ua = ua;
             while let Some(call) = calls.recv().await {
                 let st = st.clone();
+                let lat = lat.clone();
                 let config = config.clone();
-                tokio::spawn(async move { handle_call(call, &config, &st).await });
+                tokio::spawn(async move { handle_call(call, &config, &st, &lat).await });
             }
         });
-        Ok(TestCarrier { addr, stats })
+        Ok(TestCarrier {
+            addr,
+            stats,
+            latencies,
+        })
     }
 
     /// SIP address to use as the trunk.
@@ -185,12 +196,18 @@ impl TestCarrier {
     pub fn stats(&self) -> CarrierStats {
         *self.stats.lock().unwrap()
     }
+
+    /// Ages (µs) of probe-stamped packets received so far (see [`crate::media::probe`]).
+    pub fn latency_samples(&self) -> Vec<u32> {
+        self.latencies.lock().unwrap().clone()
+    }
 }
 
 async fn handle_call(
     mut call: IncomingCall,
     config: &CarrierConfig,
     stats: &Arc<Mutex<CarrierStats>>,
+    latencies: &Latencies,
 ) {
     let number = uri_user(call.request.uri().unwrap_or(""))
         .or_else(|| call.request.get("To").and_then(|t| uri_user(addr_uri(t))))
@@ -264,6 +281,7 @@ async fn handle_call(
                 Sound::Announcement,
                 stop_rx,
                 stats.clone(),
+                latencies.clone(),
             ));
             let cancelled = wait_or_cancel(&mut call, Duration::from_secs(4)).await;
             let _ = stop_tx.send(());
@@ -302,6 +320,7 @@ async fn handle_call(
                 sound,
                 stop_rx,
                 stats.clone(),
+                latencies.clone(),
             ));
             let talk = config.talk_limit.unwrap_or(Duration::from_secs(24 * 3600));
             let hang_up = tokio::time::sleep(talk);
@@ -447,6 +466,7 @@ async fn play(
     sound: Sound,
     mut stop: oneshot::Receiver<()>,
     stats: Arc<Mutex<CarrierStats>>,
+    latencies: Latencies,
 ) {
     let mut synth = SpeechSynth::new(rand::random());
     let ssrc: u32 = rand::random();
@@ -464,8 +484,15 @@ async fn play(
         tokio::select! {
             _ = &mut stop => return,
             r = sock.recv_from(&mut buf) => {
-                if let Ok((len, _)) = r && rtp::RtpHeader::parse(&buf[..len]).is_some() {
+                if let Ok((len, _)) = r && let Some(h) = rtp::RtpHeader::parse(&buf[..len]) {
                     stats.lock().unwrap().rtp_received += 1;
+                    let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
+                    if let Some(age) = probe::age(payload) {
+                        let mut l = latencies.lock().unwrap();
+                        if l.len() < MAX_LATENCY_SAMPLES {
+                            l.push(age.as_micros().min(u128::from(u32::MAX)) as u32);
+                        }
+                    }
                 }
             }
             _ = tick.tick() => {

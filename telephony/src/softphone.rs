@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 
 use crate::dialog::{LegEvent, UaConfig, UserAgent};
-use crate::media::{g711, rtp};
+use crate::media::{g711, probe, rtp};
 use crate::sdp::{self, Codec, Sdp};
 use crate::transaction::{Endpoint, Timers};
 use crate::transport::UdpTransport;
@@ -42,6 +42,19 @@ impl Softphone {
         user: &str,
         password: &str,
         hang_up_after: Option<Duration>,
+    ) -> Result<Softphone, SoftphoneError> {
+        Self::start_with(registrar, realm, user, password, hang_up_after, false).await
+    }
+
+    /// Like [`Softphone::start`]; with `latency_probe` every packet it sends carries a
+    /// [`crate::media::probe`] stamp (benchmarks).
+    pub async fn start_with(
+        registrar: SocketAddr,
+        realm: &str,
+        user: &str,
+        password: &str,
+        hang_up_after: Option<Duration>,
+        latency_probe: bool,
     ) -> Result<Softphone, SoftphoneError> {
         let t = UdpTransport::bind(SocketAddr::new(registrar.ip(), 0))?;
         let (ep, rx) = Endpoint::start(t, Timers::default());
@@ -86,6 +99,7 @@ impl Softphone {
                     leg,
                     hang_up_after,
                     rec.clone(),
+                    latency_probe,
                 ));
             }
         });
@@ -117,6 +131,7 @@ async fn talk(
     mut leg: crate::dialog::CallLeg,
     hang_up_after: Option<Duration>,
     received: Arc<AtomicU64>,
+    latency_probe: bool,
 ) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut buf = [0u8; 2048];
@@ -133,6 +148,9 @@ async fn talk(
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                if latency_probe {
+                    probe::stamp(&mut payload);
+                }
                 rtp::build(&mut pkt, codec.payload_type(), seq == 0, seq, u32::from(seq) * 160, ssrc, &payload);
                 let _ = sock.send_to(&pkt, remote).await;
                 seq = seq.wrapping_add(1);

@@ -1,6 +1,7 @@
 //! Media: RTP, G.711, the two-leg relay and the stereo WAV recorder.
 
 pub mod g711;
+pub mod probe;
 mod relay;
 pub mod rtp;
 pub mod tone;
