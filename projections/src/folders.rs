@@ -312,7 +312,7 @@ impl TenantFolders {
             })
             .filter(|d| folder.is_none_or(|f| d.holders.iter().any(|h| h.0 == f)))
             .collect();
-        out.sort_by(|a, b| a.phone.cmp(&b.phone));
+        out.sort_by_key(|d| d.phone);
         out
     }
 
@@ -508,7 +508,7 @@ impl Folders {
                     }
                 }
                 if let Some(phone) = phone {
-                    if let Some(old) = std::mem::replace(&mut f.phones[i], Some(*phone)) {
+                    if let Some(old) = f.phones[i].replace(*phone) {
                         t.remove_holder(old, (number, *customer));
                     }
                     t.add_holder(*phone, (number, *customer));

@@ -1,0 +1,670 @@
+//! List folders and customers (SPEC LST-1, LST-2c/d, LST-5..9): queries, mutations. File
+//! uploads and exports are plain HTTP (`crate::http::import`, `crate::http::export`).
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use kaden_domain::access::Capability;
+use kaden_domain::folder::{
+    AddSource, FolderCommand, FolderError, customer_id, folder_aggregate_id, parse_customer_id,
+};
+use kaden_domain::list::{ImportRules, ImportTarget, ReservedNames, parse_manual_rows};
+use kaden_projections::ReadModels;
+use kaden_projections::folders::{Condition, CustomerView, FolderView, MatchOp};
+
+use super::{authorize, local_time, position_text, reach, state};
+use crate::commands::RequestContext;
+use crate::error::ApiError;
+use crate::imports::{Destination, write_rows};
+
+/// Largest page of customers.
+const MAX_PAGE: usize = 500;
+/// Attempts at a fresh folder number when another folder took it first.
+const NUMBER_ATTEMPTS: u32 = 8;
+
+#[derive(SimpleObject, Clone)]
+pub struct ColumnObject {
+    /// The column's name in the file (the key for search and edits).
+    name: String,
+    /// The name shown (LST-5).
+    display_name: String,
+    /// `true` for the `電話番号` column.
+    is_phone: bool,
+}
+
+/// A folder as the admin list shows it (LST-8a).
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Folder")]
+pub struct FolderObject {
+    /// The folder number (never reused).
+    id: u32,
+    name: String,
+    campaign_id: String,
+    active: bool,
+    /// Columns in display order.
+    columns: Vec<ColumnObject>,
+    permitted_user_ids: Vec<u64>,
+    /// Customers registered (LST-9).
+    registered_count: u32,
+    /// Customers with at least one interaction (LST-9).
+    work_count: u32,
+    /// work count / registered count, 0..1.
+    progress: f64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl FolderObject {
+    fn new(ctx: &Context<'_>, f: &FolderView) -> Self {
+        Self {
+            id: f.number,
+            name: f.name.clone(),
+            campaign_id: f.campaign_id.clone(),
+            active: f.active,
+            columns: f
+                .display_order
+                .iter()
+                .map(|&i| ColumnObject {
+                    name: f.columns[i].clone(),
+                    display_name: f.display_names[i].clone(),
+                    is_phone: i == f.phone_column,
+                })
+                .collect(),
+            permitted_user_ids: f.permitted_users.clone(),
+            registered_count: f.registered,
+            work_count: f.worked,
+            progress: f.progress(),
+            created_at: local_time(ctx, f.created_at),
+            updated_at: local_time(ctx, f.updated_at),
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct FieldObject {
+    column: String,
+    value: String,
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Customer")]
+pub struct CustomerObject {
+    /// `FFF-CCC` (LST-7).
+    id: String,
+    folder_id: u32,
+    phone: Option<String>,
+    /// Fields in the folder's display order.
+    fields: Vec<FieldObject>,
+    /// `true` when another customer (in any folder) holds the same number (LST-6, shown red).
+    duplicate: bool,
+    interaction_count: u32,
+}
+
+fn customer_object(
+    m: &ReadModels,
+    tenant: &str,
+    f: &FolderView,
+    c: CustomerView,
+) -> CustomerObject {
+    let duplicate = c.phone.is_some_and(|p| {
+        m.folders
+            .tenant(tenant)
+            .is_some_and(|t| t.holder_count(&p) > 1)
+    });
+    CustomerObject {
+        id: c.id,
+        folder_id: c.folder,
+        phone: c.phone.map(|p| p.as_str().to_owned()),
+        fields: f
+            .display_order
+            .iter()
+            .map(|&i| FieldObject {
+                column: f.columns[i].clone(),
+                value: c.cells[i].clone(),
+            })
+            .collect(),
+        duplicate,
+        interaction_count: c.interactions,
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CustomerPage {
+    total_count: usize,
+    has_more: bool,
+    /// Pass as `after` for the next page.
+    end_cursor: Option<String>,
+    nodes: Vec<CustomerObject>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum MatchKind {
+    Equals,
+    Contains,
+    Prefix,
+    Empty,
+    NotEmpty,
+}
+
+/// One search condition (LST-8): all conditions must hold.
+#[derive(InputObject)]
+pub struct ConditionInput {
+    column: String,
+    #[graphql(default_with = "MatchKind::Contains")]
+    kind: MatchKind,
+    #[graphql(default)]
+    value: String,
+}
+
+#[derive(InputObject)]
+pub struct FieldInput {
+    column: String,
+    value: String,
+}
+
+#[derive(SimpleObject)]
+pub struct HolderObject {
+    customer_id: String,
+    folder_id: u32,
+    folder_name: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DuplicateObject {
+    phone: String,
+    customers: Vec<HolderObject>,
+}
+
+#[derive(SimpleObject)]
+pub struct FolderPayload {
+    folder: FolderObject,
+    position: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AddCustomersPayload {
+    folder: FolderObject,
+    count: u32,
+    first_customer_id: Option<String>,
+    last_customer_id: Option<String>,
+    position: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeletedPayload {
+    deleted: usize,
+    position: Option<String>,
+}
+
+fn not_found(number: u32) -> ApiError {
+    ApiError::not_found("リストフォルダ", &number.to_string())
+}
+
+fn folder_object(ctx: &Context<'_>, tenant: &str, number: u32) -> Result<FolderObject, ApiError> {
+    state(ctx)
+        .engine
+        .read(|m| {
+            m.folders
+                .folder(tenant, number)
+                .map(|f| FolderObject::new(ctx, f))
+        })
+        .ok_or_else(|| not_found(number))
+}
+
+#[derive(Default)]
+pub struct FolderQuery;
+
+#[Object]
+impl FolderQuery {
+    /// The tenant's folders (LST-8a), optionally of one campaign.
+    async fn folders(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: Option<String>,
+    ) -> Result<Vec<FolderObject>> {
+        let (request, _) = authorize(ctx, Capability::ListView)?;
+        Ok(state(ctx).engine.read(|m| {
+            m.folders
+                .tenant(&request.tenant_id)
+                .map(|t| {
+                    t.list(campaign_id.as_deref())
+                        .into_iter()
+                        .map(|f| FolderObject::new(ctx, f))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn folder(&self, ctx: &Context<'_>, id: u32) -> Result<FolderObject> {
+        let (request, _) = authorize(ctx, Capability::ListView)?;
+        Ok(folder_object(ctx, &request.tenant_id, id)?)
+    }
+
+    /// Customers of a folder matching every condition (LST-8), by customer number, in pages.
+    async fn folder_customers(
+        &self,
+        ctx: &Context<'_>,
+        folder_id: u32,
+        #[graphql(default)] conditions: Vec<ConditionInput>,
+        after: Option<String>,
+        #[graphql(default = 50)] first: usize,
+    ) -> Result<CustomerPage> {
+        let (request, _) = authorize(ctx, Capability::ListView)?;
+        let tenant = &request.tenant_id;
+        let after = match after.as_deref() {
+            None => 0,
+            Some(cursor) => parse_customer_id(cursor)
+                .filter(|(f, _)| *f == folder_id)
+                .map(|(_, c)| c)
+                .ok_or_else(|| ApiError::new("BAD_CURSOR", format!("カーソル「{cursor}」が正しくありません (after must be the endCursor of the previous page of this folder)")))?,
+        };
+        let page = state(ctx).engine.read(|m| {
+            let f = m
+                .folders
+                .folder(tenant, folder_id)
+                .ok_or_else(|| not_found(folder_id))?;
+            let mut parsed = Vec::with_capacity(conditions.len());
+            for c in &conditions {
+                let column = f
+                    .columns
+                    .iter()
+                    .position(|n| *n == c.column)
+                    .ok_or_else(|| {
+                        ApiError::domain(&FolderError::UnknownColumn {
+                            column: c.column.clone(),
+                        })
+                    })?;
+                let op = match c.kind {
+                    MatchKind::Equals => MatchOp::Equals,
+                    MatchKind::Contains => MatchOp::Contains,
+                    MatchKind::Prefix => MatchOp::Prefix,
+                    MatchKind::Empty => MatchOp::Empty,
+                    MatchKind::NotEmpty => MatchOp::NotEmpty,
+                };
+                parsed.push(Condition {
+                    column,
+                    op,
+                    value: c.value.clone(),
+                });
+            }
+            let found = f.search(&parsed, after, first.clamp(1, MAX_PAGE));
+            let end_cursor = found.customers.last().map(|c| c.id.clone());
+            Ok::<_, ApiError>(CustomerPage {
+                total_count: found.total,
+                has_more: found.has_more,
+                end_cursor,
+                nodes: found
+                    .customers
+                    .into_iter()
+                    .map(|c| customer_object(m, tenant, f, c))
+                    .collect(),
+            })
+        })?;
+        Ok(page)
+    }
+
+    async fn customer(&self, ctx: &Context<'_>, id: String) -> Result<CustomerObject> {
+        let (request, _) = authorize(ctx, Capability::ListView)?;
+        let tenant = &request.tenant_id;
+        let (folder, number) =
+            parse_customer_id(&id).ok_or_else(|| ApiError::not_found("顧客", &id))?;
+        Ok(state(ctx)
+            .engine
+            .read(|m| {
+                let f = m.folders.folder(tenant, folder)?;
+                f.customer(number).map(|c| customer_object(m, tenant, f, c))
+            })
+            .ok_or_else(|| ApiError::not_found("顧客", &id))?)
+    }
+
+    /// Numbers held by more than one customer, with every holder (LST-6); optionally only
+    /// those involving one folder.
+    async fn duplicate_numbers(
+        &self,
+        ctx: &Context<'_>,
+        folder_id: Option<u32>,
+    ) -> Result<Vec<DuplicateObject>> {
+        let (request, _) = authorize(ctx, Capability::ListView)?;
+        Ok(state(ctx).engine.read(|m| {
+            let Some(t) = m.folders.tenant(&request.tenant_id) else {
+                return Vec::new();
+            };
+            t.duplicates(folder_id)
+                .into_iter()
+                .map(|d| DuplicateObject {
+                    phone: d.phone.as_str().to_owned(),
+                    customers: d
+                        .holders
+                        .iter()
+                        .map(|&(f, c)| HolderObject {
+                            customer_id: customer_id(f, c),
+                            folder_id: f,
+                            folder_name: t.folder(f).map(|f| f.name.clone()).unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+                .collect()
+        }))
+    }
+}
+
+#[derive(Default)]
+pub struct FolderMutation;
+
+async fn run(
+    ctx: &Context<'_>,
+    request: &RequestContext,
+    number: u32,
+    command: FolderCommand,
+) -> Result<FolderPayload> {
+    let app = state(ctx);
+    let id = folder_aggregate_id(&request.tenant_id, number);
+    let position = app.commands.folder(&id, command, request).await?;
+    reach(ctx, position).await?;
+    Ok(FolderPayload {
+        folder: folder_object(ctx, &request.tenant_id, number)?,
+        position: position_text(position),
+    })
+}
+
+fn manual_rows(
+    columns: &[String],
+    rows: &[Vec<String>],
+    target: ImportTarget<'_>,
+) -> Result<kaden_domain::list::ParsedList, ApiError> {
+    let reserved = ReservedNames::default();
+    parse_manual_rows(
+        columns,
+        rows,
+        &ImportRules {
+            reserved: &reserved,
+            target,
+        },
+    )
+    .map_err(|failure| ApiError::domain(&failure))
+}
+
+#[Object]
+impl FolderMutation {
+    /// A new folder (LST-2d): empty with its column names, or with rows typed in (LST-2c; each
+    /// row one value per column). One column must be `電話番号`.
+    async fn create_folder(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: String,
+        name: String,
+        columns: Vec<String>,
+        rows: Option<Vec<Vec<String>>>,
+    ) -> Result<FolderPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let app = state(ctx);
+        let tenant = request.tenant_id.clone();
+        // CMP-2 (a main caller number on the campaign) is checked here once campaigns have
+        // caller numbers; today the campaign only has to exist.
+        if app
+            .engine
+            .read(|m| m.campaigns.get(&tenant, &campaign_id).is_none())
+        {
+            return Err(ApiError::domain(&FolderError::CampaignNotFound { campaign_id }).into());
+        }
+        if let Some(rows) = rows.filter(|r| !r.is_empty()) {
+            let list = manual_rows(&columns, &rows, ImportTarget::NewFolder)?;
+            let destination = Destination::NewFolder {
+                campaign_id: campaign_id.clone(),
+                name,
+            };
+            let (outcome, position) = write_rows(
+                app,
+                request,
+                &destination,
+                &campaign_id,
+                &list,
+                AddSource::Manual,
+            )
+            .await?;
+            return Ok(FolderPayload {
+                folder: folder_object(ctx, &tenant, outcome.folder)?,
+                position: position_text(position),
+            });
+        }
+        let mut number = app.engine.read(|m| m.folders.next_number(&tenant));
+        for _ in 0..NUMBER_ATTEMPTS {
+            let command = FolderCommand::CreateEmpty {
+                tenant_id: tenant.clone(),
+                campaign_id: campaign_id.clone(),
+                number,
+                name: name.clone(),
+                columns: columns.clone(),
+            };
+            match run(ctx, request, number, command).await {
+                Err(e)
+                    if e.extensions
+                        .as_ref()
+                        .and_then(|x| x.get("code"))
+                        .is_some_and(|c| *c == async_graphql::Value::from("ALREADY_EXISTS")) =>
+                {
+                    number += 1
+                }
+                other => return other,
+            }
+        }
+        Err(ApiError::conflict().into())
+    }
+
+    /// Adds rows typed in by hand to a folder (LST-2c): `columns` must be the folder's columns
+    /// (any order); all rows or none.
+    async fn add_customers(
+        &self,
+        ctx: &Context<'_>,
+        folder_id: u32,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+    ) -> Result<AddCustomersPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let app = state(ctx);
+        let tenant = request.tenant_id.clone();
+        let (folder_columns, count, campaign_id) = app
+            .engine
+            .read(|m| {
+                m.folders.folder(&tenant, folder_id).map(|f| {
+                    (
+                        f.columns.clone(),
+                        f.registered as usize,
+                        f.campaign_id.clone(),
+                    )
+                })
+            })
+            .ok_or_else(|| not_found(folder_id))?;
+        let list = manual_rows(
+            &columns,
+            &rows,
+            ImportTarget::Append {
+                folder_columns: &folder_columns,
+                folder_count: count,
+            },
+        )?;
+        let destination = Destination::Folder { number: folder_id };
+        let (outcome, position) = write_rows(
+            app,
+            request,
+            &destination,
+            &campaign_id,
+            &list,
+            AddSource::Manual,
+        )
+        .await?;
+        let range = (outcome.count > 0).then(|| {
+            (
+                customer_id(folder_id, outcome.first),
+                customer_id(folder_id, outcome.first + outcome.count - 1),
+            )
+        });
+        Ok(AddCustomersPayload {
+            folder: folder_object(ctx, &tenant, folder_id)?,
+            count: outcome.count,
+            first_customer_id: range.as_ref().map(|r| r.0.clone()),
+            last_customer_id: range.map(|r| r.1),
+            position: position_text(position),
+        })
+    }
+
+    async fn rename_folder(
+        &self,
+        ctx: &Context<'_>,
+        id: u32,
+        name: String,
+    ) -> Result<FolderPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let command = FolderCommand::Rename {
+            tenant_id: request.tenant_id.clone(),
+            name,
+        };
+        run(ctx, request, id, command).await
+    }
+
+    async fn activate_folder(&self, ctx: &Context<'_>, id: u32) -> Result<FolderPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let command = FolderCommand::Activate {
+            tenant_id: request.tenant_id.clone(),
+        };
+        run(ctx, request, id, command).await
+    }
+
+    async fn deactivate_folder(&self, ctx: &Context<'_>, id: u32) -> Result<FolderPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let command = FolderCommand::Deactivate {
+            tenant_id: request.tenant_id.clone(),
+        };
+        run(ctx, request, id, command).await
+    }
+
+    /// The users who may see the folder (LST-1), replacing the previous set.
+    async fn set_folder_users(
+        &self,
+        ctx: &Context<'_>,
+        id: u32,
+        user_ids: Vec<u64>,
+    ) -> Result<FolderPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let tenant = request.tenant_id.clone();
+        if let Some(unknown) = state(ctx).engine.read(|m| {
+            user_ids
+                .iter()
+                .find(|u| m.directory.user(&tenant, **u).is_none())
+                .copied()
+        }) {
+            return Err(ApiError::not_found("ユーザー", &unknown.to_string()).into());
+        }
+        let command = FolderCommand::SetPermittedUsers {
+            tenant_id: tenant,
+            users: user_ids,
+        };
+        run(ctx, request, id, command).await
+    }
+
+    /// Display order (all column names) and display names aligned with it (LST-5).
+    async fn arrange_folder_columns(
+        &self,
+        ctx: &Context<'_>,
+        id: u32,
+        order: Vec<String>,
+        display_names: Vec<String>,
+    ) -> Result<FolderPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let command = FolderCommand::ArrangeColumns {
+            tenant_id: request.tenant_id.clone(),
+            order,
+            display_names,
+        };
+        run(ctx, request, id, command).await
+    }
+
+    /// Edits one customer's fields by column name (LST-8); a phone is normalised (LST-3).
+    async fn edit_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        fields: Vec<FieldInput>,
+    ) -> Result<CustomerObject> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let (folder, number) =
+            parse_customer_id(&id).ok_or_else(|| ApiError::not_found("顧客", &id))?;
+        let command = FolderCommand::EditCustomer {
+            tenant_id: request.tenant_id.clone(),
+            customer: number,
+            values: fields.into_iter().map(|f| (f.column, f.value)).collect(),
+        };
+        run(ctx, request, folder, command).await?;
+        let tenant = &request.tenant_id;
+        Ok(state(ctx)
+            .engine
+            .read(|m| {
+                let f = m.folders.folder(tenant, folder)?;
+                f.customer(number).map(|c| customer_object(m, tenant, f, c))
+            })
+            .ok_or_else(|| ApiError::not_found("顧客", &id))?)
+    }
+
+    /// Deletes customers by id (LST-8; LST-6 "delete one or all duplicates"), folder by folder.
+    async fn delete_customers(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<String>,
+    ) -> Result<DeletedPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let mut by_folder: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for id in &ids {
+            let (f, c) = parse_customer_id(id).ok_or_else(|| ApiError::not_found("顧客", id))?;
+            by_folder.entry(f).or_default().push(c);
+        }
+        let app = state(ctx);
+        let mut last = None;
+        let mut deleted = 0;
+        for (folder, customers) in by_folder {
+            deleted += customers.len();
+            let command = FolderCommand::DeleteCustomers {
+                tenant_id: request.tenant_id.clone(),
+                customers,
+            };
+            let id = folder_aggregate_id(&request.tenant_id, folder);
+            if let Some(p) = app.commands.folder(&id, command, request).await? {
+                last = Some(p);
+            }
+        }
+        reach(ctx, last).await?;
+        Ok(DeletedPayload {
+            deleted,
+            position: position_text(last),
+        })
+    }
+
+    /// Deletes a folder with all its customers (LST-8): they leave every read model; the event
+    /// keeps who and when.
+    async fn delete_folder(&self, ctx: &Context<'_>, id: u32) -> Result<DeletedPayload> {
+        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let app = state(ctx);
+        let count = app
+            .engine
+            .read(|m| {
+                m.folders
+                    .folder(&request.tenant_id, id)
+                    .map(|f| f.registered as usize)
+            })
+            .ok_or_else(|| not_found(id))?;
+        let command = FolderCommand::Delete {
+            tenant_id: request.tenant_id.clone(),
+        };
+        let position = app
+            .commands
+            .folder(
+                &folder_aggregate_id(&request.tenant_id, id),
+                command,
+                request,
+            )
+            .await?;
+        reach(ctx, position).await?;
+        Ok(DeletedPayload {
+            deleted: count,
+            position: position_text(position),
+        })
+    }
+}

@@ -1,0 +1,329 @@
+//! Uploads: list import preview and commit (LST-2..4, LST-6), do-not-call CSV (DNC-3).
+//!
+//! Files come as `multipart/form-data`, read chunk by chunk up to [`MAX_UPLOAD_BYTES`] (the
+//! request is refused as soon as it passes the limit, never buffered whole first). Answers and
+//! errors are JSON; errors carry `code` and a message in Japanese then English.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kaden_domain::access::{Capability, check};
+use kaden_domain::dnc::{DncCommand, DncScope, DncSource};
+use kaden_domain::error::DomainError;
+use kaden_domain::list::parse_dnc_file;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::authenticate;
+use crate::app::App;
+use crate::commands::{AuthUser, RequestContext};
+use crate::error::ApiError;
+use crate::imports::{self, Destination, Refusal};
+
+/// Largest upload accepted (a 50,000-row file with long rows fits several times over).
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// The HTTP status of an error code.
+pub(crate) fn status_of(code: &str) -> StatusCode {
+    match code {
+        "UNAUTHENTICATED" | "CSRF_TOKEN_MISSING" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" | "PREVIEW_NOT_FOUND" | "CAMPAIGN_NOT_FOUND" => StatusCode::NOT_FOUND,
+        "UPLOAD_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
+        "CONFLICT_RETRY" => StatusCode::CONFLICT,
+        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        "NOT_YET_VISIBLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "BAD_REQUEST" | "IDEMPOTENCY_KEY_INVALID" | "FILE_MISSING" | "DESTINATION_MISSING" => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+pub(crate) fn error_response(error: &ApiError) -> Response {
+    refusal_response(imports::refusal(error))
+}
+
+fn refusal_response(refusal: Refusal) -> Response {
+    (status_of(refusal.code), Json(refusal)).into_response()
+}
+
+/// The user behind an HTTP request, if their role has `capability`.
+pub(crate) fn user_for(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    capability: Capability,
+    check_csrf: bool,
+) -> Result<(RequestContext, AuthUser), ApiError> {
+    let ctx = authenticate(app, headers, peer.ip(), check_csrf);
+    let user = ctx.user()?.clone();
+    check(user.role, capability)?;
+    Ok((ctx, user))
+}
+
+fn bad_request(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(code, message)
+}
+
+/// The form fields and the file of a multipart upload.
+struct Upload {
+    fields: Vec<(String, String)>,
+    file: Option<Vec<u8>>,
+}
+
+impl Upload {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            bad_request(
+                "BAD_REQUEST",
+                &format!(
+                    "アップロードを読めません (the multipart upload is malformed: {e}; send multipart/form-data with a `file` part)"
+                ),
+            )
+        }
+    };
+    let mut upload = Upload {
+        fields: Vec::new(),
+        file: None,
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            upload.file = Some(bytes);
+        } else {
+            let value = field.text().await.map_err(malformed)?;
+            if value.len() > 1_000 {
+                return Err(bad_request(
+                    "BAD_REQUEST",
+                    "フォームの値が長すぎます (a form field is longer than 1,000 bytes)",
+                ));
+            }
+            upload.fields.push((name, value));
+        }
+    }
+    Ok(upload)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        "UPLOAD_TOO_LARGE",
+        format!(
+            "ファイルが大きすぎます (the upload is larger than {} MiB: split the file; at most 50,000 rows per file)",
+            MAX_UPLOAD_BYTES / 1024 / 1024
+        ),
+    )
+}
+
+fn file_of(upload: &mut Upload) -> Result<Vec<u8>, ApiError> {
+    upload.file.take().ok_or_else(|| {
+        bad_request(
+            "FILE_MISSING",
+            "ファイルがありません (no `file` part in the upload: attach the CSV or .xlsx as form field `file`)",
+        )
+    })
+}
+
+/// `POST /api/folders/import/preview`: checks an upload without writing anything.
+pub async fn preview(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e),
+    };
+    let mut upload = match read_upload(multipart).await {
+        Ok(u) => u,
+        Err(e) => return error_response(&e),
+    };
+    let destination = match (
+        upload.field("folderId"),
+        upload.field("campaignId"),
+        upload.field("folderName"),
+    ) {
+        (Some(id), _, _) => match id.parse() {
+            Ok(number) => Destination::Folder { number },
+            Err(_) => {
+                return error_response(&ApiError::not_found("リストフォルダ", id));
+            }
+        },
+        (None, Some(campaign_id), Some(name)) => Destination::NewFolder {
+            campaign_id: campaign_id.to_owned(),
+            name: name.to_owned(),
+        },
+        _ => {
+            return error_response(&bad_request(
+                "DESTINATION_MISSING",
+                "取り込み先がありません (give either `folderId` to append, or `campaignId` and `folderName` for a new folder)",
+            ));
+        }
+    };
+    let bytes = match file_of(&mut upload) {
+        Ok(b) => b,
+        Err(e) => return error_response(&e),
+    };
+    let state = Arc::clone(&app.state);
+    let checked = tokio::task::spawn_blocking(move || {
+        imports::preview(&state, &ctx, user.user_id, destination, &bytes)
+    })
+    .await;
+    match checked {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(refusal)) => refusal_response(refusal),
+        Err(_) => error_response(&ApiError::internal("preview")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitBody {
+    preview_id: String,
+    idempotency_key: String,
+}
+
+/// `POST /api/folders/import/commit`: writes a previewed upload, all or nothing.
+pub async fn commit(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<CommitBody>,
+) -> Response {
+    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e),
+    };
+    match imports::commit(
+        &app.state,
+        &ctx,
+        user.user_id,
+        &body.preview_id,
+        &body.idempotency_key,
+    )
+    .await
+    {
+        Ok(done) => Json(done).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// `POST /api/dnc/import`: registers every number of a do-not-call CSV (DNC-3), all or
+/// nothing. Fields: `file`, and `campaignIds` (comma-separated) or `allCampaigns=true`.
+pub async fn dnc_import(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let (ctx, _) = match user_for(&app, &headers, peer, Capability::DncRegister, true) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e),
+    };
+    let mut upload = match read_upload(multipart).await {
+        Ok(u) => u,
+        Err(e) => return error_response(&e),
+    };
+    let scope = if upload.field("allCampaigns") == Some("true") {
+        DncScope::All
+    } else {
+        DncScope::Campaigns(
+            upload
+                .field("campaignIds")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    };
+    if let DncScope::Campaigns(ids) = &scope {
+        let tenant = ctx.tenant_id.clone();
+        if let Some(missing) = app.state.engine.read(|m| {
+            ids.iter()
+                .find(|id| m.campaigns.get(&tenant, id).is_none())
+                .cloned()
+        }) {
+            return error_response(&ApiError::not_found("案件", &missing));
+        }
+    }
+    let bytes = match file_of(&mut upload) {
+        Ok(b) => b,
+        Err(e) => return error_response(&e),
+    };
+    let parsed = match tokio::task::spawn_blocking(move || parse_dnc_file(&bytes)).await {
+        Ok(p) => p,
+        Err(_) => return error_response(&ApiError::internal(&ctx.request_id)),
+    };
+    let list = match parsed {
+        Ok(list) => list,
+        Err(failure) => {
+            let errors = failure
+                .errors
+                .iter()
+                .map(|e| json!({"code": e.code(), "line": e.line(), "column": e.column(), "value": e.value(), "message": e.to_string()}))
+                .collect::<Vec<_>>();
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"code": failure.code(), "message": failure.to_string(), "errors": errors})),
+            )
+                .into_response();
+        }
+    };
+    let numbers = list.numbers.len();
+    let command = DncCommand::Register {
+        tenant_id: ctx.tenant_id.clone(),
+        numbers: list.numbers,
+        scope,
+        source: DncSource {
+            csv: true,
+            ..DncSource::default()
+        },
+    };
+    let tenant = ctx.tenant_id.clone();
+    match app.state.commands.dnc(&tenant, command, &ctx).await {
+        Ok(position) => {
+            if let Some(p) = position
+                && let Err(e) = app
+                    .state
+                    .engine
+                    .wait_for(p, crate::graphql::READ_YOUR_WRITES)
+                    .await
+            {
+                return error_response(&ApiError::lagging(&e));
+            }
+            Json(json!({
+                "numbers": numbers,
+                "warnings": list.warnings.iter().map(|w| json!({"code": w.code(), "line": w.line(), "message": w.to_string()})).collect::<Vec<_>>(),
+                "position": position.map(|p| p.to_string()),
+            }))
+            .into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}

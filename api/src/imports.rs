@@ -1,0 +1,504 @@
+//! List imports (SPEC LST-2..4, LST-6, LST-7, ERR-2): previews kept in memory for a while, and
+//! the commit that writes a whole import in one statement.
+//!
+//! An import is one decision on the `ListFolder` aggregate ([`ListFolder::decide_import`]): the
+//! folder's small events (`FolderCreated` for a new folder, `FolderCustomersAdded`) and the row
+//! chunks (1,000 customers per event, on the stream `"{folder}/{import}"`) go to the store in
+//! ONE `Store::append`, so an import is all or nothing even if the process dies half-way. A
+//! concurrent change of the folder makes the append conflict; it is decided again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::{Aggregate, DomainEvent};
+use kaden_domain::dnc::{DialPermission, DialPurpose, dial_permission};
+use kaden_domain::error::DomainError;
+use kaden_domain::folder::{
+    AddSource, FOLDER_ROWS_TYPE, FolderError, FolderEvent, ImportOutcome, ImportRequest, ImportTo,
+    ListFolder, customer_id, folder_aggregate_id,
+};
+use kaden_domain::list::{
+    ImportFailure, ImportRules, ImportTarget, ParsedList, ReservedNames, parse_customer_file,
+};
+use kaden_projections::ReadModels;
+use kaden_projections::log::LogPosition;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::commands::RequestContext;
+use crate::error::ApiError;
+
+/// How long a preview can be committed.
+pub const PREVIEW_TTL: Duration = Duration::from_secs(30 * 60);
+/// Previews kept at once (each holds its parsed list); the oldest goes first.
+pub const MAX_PREVIEWS: usize = 32;
+/// Attempts at a new folder number / a conflicting append.
+const ATTEMPTS: u32 = 8;
+
+/// Where an upload goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    NewFolder { campaign_id: String, name: String },
+    Folder { number: u32 },
+}
+
+/// A checked upload waiting for its commit.
+pub struct Preview {
+    pub tenant_id: String,
+    pub user_id: u64,
+    pub destination: Destination,
+    pub campaign_id: String,
+    pub list: ParsedList,
+    created: Instant,
+    /// The first commit's outcome (a retried commit answers it again).
+    outcome: tokio::sync::Mutex<Option<Committed>>,
+}
+
+/// In-memory previews of this node.
+#[derive(Default)]
+pub struct Previews {
+    map: Mutex<HashMap<String, Arc<Preview>>>,
+}
+
+impl Previews {
+    fn insert(&self, preview: Preview) -> String {
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, p| p.created.elapsed() < PREVIEW_TTL);
+        while map.len() >= MAX_PREVIEWS {
+            let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, p)| p.created)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        map.insert(id.clone(), Arc::new(preview));
+        id
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Preview>> {
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(id)
+            .filter(|p| p.created.elapsed() < PREVIEW_TTL)
+            .cloned()
+    }
+}
+
+/// One reported problem (errors and warnings alike).
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub value: Option<String>,
+    pub message: String,
+}
+
+/// The answer of a successful preview.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewReport {
+    pub preview_id: String,
+    pub rows: usize,
+    pub columns: Vec<String>,
+    pub source: String,
+    pub warnings: Vec<Problem>,
+    /// Rows whose number some customer of the tenant already holds (LST-6).
+    pub numbers_already_in_folders: usize,
+    /// Rows whose number the do-not-call list blocks for this campaign (DNC-5).
+    pub numbers_on_dnc_list: usize,
+    pub expires_in_seconds: u64,
+}
+
+/// A refused upload: every problem, nothing kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Committed {
+    pub folder_id: u32,
+    pub imported: u32,
+    pub first_customer_id: Option<String>,
+    pub last_customer_id: Option<String>,
+    /// The log position of the write (`X-Kaden-After`), absent for a repeat.
+    pub position: Option<String>,
+    /// `true` when this idempotency key was used before: nothing new was written.
+    pub repeated: bool,
+}
+
+impl Committed {
+    fn new(outcome: ImportOutcome, position: Option<LogPosition>, repeated: bool) -> Self {
+        let range = (outcome.count > 0).then(|| {
+            (
+                customer_id(outcome.folder, outcome.first),
+                customer_id(outcome.folder, outcome.first + outcome.count - 1),
+            )
+        });
+        Self {
+            folder_id: outcome.folder,
+            imported: outcome.count,
+            first_customer_id: range.as_ref().map(|r| r.0.clone()),
+            last_customer_id: range.map(|r| r.1),
+            position: position.map(|p| p.to_string()),
+            repeated,
+        }
+    }
+}
+
+fn problems_of_failure(failure: &ImportFailure) -> (Vec<Problem>, Vec<Problem>) {
+    let errors = failure
+        .errors
+        .iter()
+        .map(|e| Problem {
+            code: e.code(),
+            line: e.line(),
+            column: e.column(),
+            value: e.value().map(str::to_owned),
+            message: e.to_string(),
+        })
+        .collect();
+    (errors, warnings(&failure.warnings))
+}
+
+fn warnings(list: &[kaden_domain::list::ImportWarning]) -> Vec<Problem> {
+    list.iter()
+        .map(|w| Problem {
+            code: w.code(),
+            line: w.line(),
+            column: None,
+            value: None,
+            message: w.to_string(),
+        })
+        .collect()
+}
+
+/// An import refused with a domain error (no rows listed).
+pub fn refusal(error: &ApiError) -> Refusal {
+    Refusal {
+        code: error.code,
+        message: error.message.clone(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// An existing folder's columns and customer count.
+type AppendTarget = (Vec<String>, usize);
+
+/// What the rules need from the read models: the target's columns and count, and the campaign.
+fn target_of(
+    models: &ReadModels,
+    tenant: &str,
+    destination: &Destination,
+) -> Result<(String, Option<AppendTarget>), ApiError> {
+    match destination {
+        Destination::NewFolder { campaign_id, .. } => {
+            if models.campaigns.get(tenant, campaign_id).is_none() {
+                return Err(ApiError::domain(&FolderError::CampaignNotFound {
+                    campaign_id: campaign_id.clone(),
+                }));
+            }
+            Ok((campaign_id.clone(), None))
+        }
+        Destination::Folder { number } => {
+            let f = models
+                .folders
+                .folder(tenant, *number)
+                .ok_or_else(|| ApiError::not_found("リストフォルダ", &number.to_string()))?;
+            Ok((
+                f.campaign_id.clone(),
+                Some((f.columns.clone(), f.registered as usize)),
+            ))
+        }
+    }
+}
+
+/// Parses and checks `bytes` for `destination` without writing anything (LST-2..4 dry run).
+pub fn preview(
+    app: &AppState,
+    ctx: &RequestContext,
+    user_id: u64,
+    destination: Destination,
+    bytes: &[u8],
+) -> Result<PreviewReport, Refusal> {
+    let tenant = ctx.tenant_id.clone();
+    let (campaign_id, target) = app
+        .engine
+        .read(|m| target_of(m, &tenant, &destination))
+        .map_err(|e| refusal(&e))?;
+    // Campaign statuses and attributes (CMP-5) do not exist yet: nothing is reserved.
+    let reserved = ReservedNames::default();
+    let rules = ImportRules {
+        reserved: &reserved,
+        target: match &target {
+            None => ImportTarget::NewFolder,
+            Some((folder_columns, folder_count)) => ImportTarget::Append {
+                folder_columns,
+                folder_count: *folder_count,
+            },
+        },
+    };
+    let list = parse_customer_file(bytes, &rules).map_err(|failure| {
+        let (errors, warnings) = problems_of_failure(&failure);
+        Refusal {
+            code: failure.code(),
+            message: failure.to_string(),
+            errors,
+            warnings,
+        }
+    })?;
+    let (already, dnc) = app.engine.read(|m| {
+        let folders = m.folders.tenant(&tenant);
+        let registry = m.dnc.tenant(&tenant);
+        let mut already = 0;
+        let mut dnc = 0;
+        for row in list.rows() {
+            if folders.is_some_and(|f| f.holder_count(&row.phone) > 0) {
+                already += 1;
+            }
+            if let Some(r) = registry
+                && matches!(
+                    dial_permission(r, DialPurpose::Campaign(&campaign_id), &row.phone),
+                    DialPermission::Refused(_)
+                )
+            {
+                dnc += 1;
+            }
+        }
+        (already, dnc)
+    });
+    let report = PreviewReport {
+        preview_id: String::new(),
+        rows: list.len(),
+        columns: list.columns().to_vec(),
+        source: format!("{:?}", list.source),
+        warnings: warnings(&list.warnings),
+        numbers_already_in_folders: already,
+        numbers_on_dnc_list: dnc,
+        expires_in_seconds: PREVIEW_TTL.as_secs(),
+    };
+    let preview_id = app.previews.insert(Preview {
+        tenant_id: tenant,
+        user_id,
+        destination,
+        campaign_id,
+        list,
+        created: Instant::now(),
+        outcome: tokio::sync::Mutex::new(None),
+    });
+    Ok(PreviewReport {
+        preview_id,
+        ..report
+    })
+}
+
+/// Commits preview `preview_id` once; a repeated `idempotency_key` answers the first outcome.
+pub async fn commit(
+    app: &AppState,
+    ctx: &RequestContext,
+    user_id: u64,
+    preview_id: &str,
+    idempotency_key: &str,
+) -> Result<Committed, ApiError> {
+    let key = idempotency_key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::new(
+            "IDEMPOTENCY_KEY_INVALID",
+            "冪等キーを指定してください (give an idempotencyKey of 1 to 200 characters, e.g. a UUID, and reuse it when retrying)",
+        ));
+    }
+    let tenant = &ctx.tenant_id;
+    if let Some(outcome) = app
+        .engine
+        .read(|m| m.folders.tenant(tenant).and_then(|t| t.import_outcome(key)))
+    {
+        return Ok(Committed::new(outcome, None, true));
+    }
+    let preview = app
+        .previews
+        .get(preview_id)
+        .filter(|p| p.tenant_id == *tenant && p.user_id == user_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                "PREVIEW_NOT_FOUND",
+                format!(
+                    "プレビューが見つかりません (preview {preview_id:?} not found or expired after {} minutes: upload the file to /api/folders/import/preview again)",
+                    PREVIEW_TTL.as_secs() / 60
+                ),
+            )
+        })?;
+    let mut first = preview.outcome.lock().await;
+    if let Some(done) = first.as_ref() {
+        return Ok(Committed {
+            repeated: true,
+            position: None,
+            ..done.clone()
+        });
+    }
+    let source = AddSource::File {
+        format: preview.list.source,
+        idempotency_key: Some(key.to_owned()),
+    };
+    let (outcome, position) = write_rows(
+        app,
+        ctx,
+        &preview.destination,
+        &preview.campaign_id,
+        &preview.list,
+        source,
+    )
+    .await?;
+    let done = Committed::new(outcome, position, false);
+    *first = Some(done.clone());
+    Ok(done)
+}
+
+/// Writes `list` to `destination` as one import (files and manual rows alike); waits until the
+/// read models show it.
+pub async fn write_rows(
+    app: &AppState,
+    ctx: &RequestContext,
+    destination: &Destination,
+    campaign_id: &str,
+    list: &ParsedList,
+    source: AddSource,
+) -> Result<(ImportOutcome, Option<LogPosition>), ApiError> {
+    let tenant = ctx.tenant_id.clone();
+    let metadata = serde_json::to_value(ctx.metadata().to_map())
+        .map_err(|_| ApiError::internal(&ctx.request_id))?;
+    let mut number = match destination {
+        Destination::NewFolder { .. } => app.engine.read(|m| m.folders.next_number(&tenant)),
+        Destination::Folder { number } => *number,
+    };
+    for attempt in 1..=ATTEMPTS {
+        let aggregate_id = folder_aggregate_id(&tenant, number);
+        let (folder, sequence) = load_folder(app, ctx, &aggregate_id).await?;
+        let to = match destination {
+            Destination::NewFolder { name, .. } => ImportTo::New {
+                campaign_id: campaign_id.to_owned(),
+                number,
+                name: name.clone(),
+            },
+            Destination::Folder { .. } => ImportTo::Existing,
+        };
+        let request = ImportRequest {
+            tenant_id: tenant.clone(),
+            to,
+            source: source.clone(),
+        };
+        let decision = match folder.decide_import(&request, list, &aggregate_id) {
+            Err(FolderError::AlreadyExists)
+                if matches!(destination, Destination::NewFolder { .. }) =>
+            {
+                number += 1;
+                continue;
+            }
+            Err(e) => return Err(ApiError::domain(&e)),
+            Ok(d) if d.is_repeat() => return Ok((d.outcome, None)),
+            Ok(d) => d,
+        };
+        let serialize = |e: &FolderEvent, seq: usize| -> Result<SerializedEvent, ApiError> {
+            Ok(SerializedEvent {
+                aggregate_id: aggregate_id.clone(),
+                sequence: seq,
+                aggregate_type: ListFolder::TYPE.to_owned(),
+                event_type: e.event_type(),
+                event_version: e.event_version(),
+                payload: serde_json::to_value(e)
+                    .map_err(|_| ApiError::internal(&ctx.request_id))?,
+                metadata: metadata.clone(),
+            })
+        };
+        let mut events = Vec::with_capacity(decision.chunks.len() + 2);
+        let mut seq = sequence;
+        if let Some(created) = &decision.created {
+            seq += 1;
+            events.push(serialize(created, seq)?);
+        }
+        for (i, chunk) in decision.chunks.iter().enumerate() {
+            events.push(SerializedEvent {
+                aggregate_id: decision.rows_stream.clone(),
+                sequence: i + 1,
+                aggregate_type: FOLDER_ROWS_TYPE.to_owned(),
+                event_type: kaden_domain::folder::FolderRowsEvent::EVENT_TYPE.to_owned(),
+                event_version: "1".to_owned(),
+                payload: serde_json::to_value(chunk)
+                    .map_err(|_| ApiError::internal(&ctx.request_id))?,
+                metadata: metadata.clone(),
+            });
+        }
+        if let Some(added) = &decision.added {
+            seq += 1;
+            events.push(serialize(added, seq)?);
+        }
+        drop(decision.chunks);
+        match app.store.append(&events).await {
+            Ok(position) => {
+                drop(events);
+                if let Some(p) = position {
+                    app.engine
+                        .wait_for(p, crate::graphql::READ_YOUR_WRITES)
+                        .await
+                        .map_err(|e| ApiError::lagging(&e))?;
+                }
+                return Ok((decision.outcome, position));
+            }
+            Err(PersistenceError::OptimisticLockError) if attempt < ATTEMPTS => {
+                if matches!(destination, Destination::NewFolder { .. }) {
+                    number += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(u64::from(attempt * attempt))).await;
+            }
+            Err(PersistenceError::OptimisticLockError) => return Err(ApiError::conflict()),
+            Err(error) => {
+                tracing::error!(request_id = %ctx.request_id, %error, "import failed in the store; nothing was written");
+                return Err(ApiError::internal(&ctx.request_id));
+            }
+        }
+    }
+    Err(ApiError::conflict())
+}
+
+/// Loads a folder's decision stream (small events only) and its last sequence.
+async fn load_folder(
+    app: &AppState,
+    ctx: &RequestContext,
+    aggregate_id: &str,
+) -> Result<(ListFolder, usize), ApiError> {
+    let events = app
+        .store
+        .get_events::<ListFolder>(aggregate_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(request_id = %ctx.request_id, %error, "cannot load a folder");
+            ApiError::internal(&ctx.request_id)
+        })?;
+    let mut folder = ListFolder::default();
+    let sequence = events.len();
+    for e in events {
+        let event: FolderEvent = serde_json::from_value(e.payload).map_err(|error| {
+            tracing::error!(request_id = %ctx.request_id, %error, "unreadable folder event");
+            ApiError::internal(&ctx.request_id)
+        })?;
+        folder.apply(event);
+    }
+    Ok((folder, sequence))
+}
