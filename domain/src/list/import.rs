@@ -4,7 +4,7 @@
 //!
 //! # Rules
 //! - Format by content: `PK…` is `.xlsx` (first sheet), the OLE2 signature is `.xls` (refused:
-//!   save as CSV or .xlsx), anything else is CSV text in UTF-8 or Shift_JIS ([`super::decode`]).
+//!   save as CSV or .xlsx), anything else is CSV text in UTF-8 or Shift_JIS ([`mod@super::decode`]).
 //!   CSV is comma-separated with `"` quoting (what Excel writes).
 //! - The first record is the header. Header cells are trimmed (a warning), must be non-empty,
 //!   unique, and must not equal a status or attribute name of the campaign (CMP-5).
