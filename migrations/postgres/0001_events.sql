@@ -38,14 +38,3 @@ CREATE TABLE projection_snapshots
     payload        text        NOT NULL,
     saved_at       timestamptz NOT NULL DEFAULT now()
 );
-
--- Wake readers on every node when events commit (delivered at commit, merged per transaction).
-CREATE FUNCTION kaden_events_notify() RETURNS trigger LANGUAGE plpgsql AS
-$$
-BEGIN
-    PERFORM pg_notify('kaden_events', '');
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION kaden_events_notify();

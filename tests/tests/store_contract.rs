@@ -30,25 +30,70 @@ fn event(aggregate: &str, sequence: usize) -> SerializedEvent {
 async fn contract(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let store = Store::open(&place.config()).await.unwrap();
-    assert_eq!(store.read_after(LogPosition::START, 10).await.unwrap(), vec![]);
+    assert_eq!(
+        store.read_after(LogPosition::START, 10).await.unwrap(),
+        vec![]
+    );
     let mut wakeups = store.wakeups();
     wakeups.borrow_and_update();
 
     // A command's events land together and report the position they were written at.
     let commands = Commands::new(&store);
     let ctx = RequestContext::system("t");
-    let p1 = commands.campaign("c1", CampaignCommand::Create { tenant_id: "t".into(), name: "一".into() }, &ctx).await.unwrap().unwrap();
-    let p2 = commands.campaign("c1", CampaignCommand::Rename { tenant_id: "t".into(), name: "二".into() }, &ctx).await.unwrap().unwrap();
+    let p1 = commands
+        .campaign(
+            "c1",
+            CampaignCommand::Create {
+                tenant_id: "t".into(),
+                name: "一".into(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let p2 = commands
+        .campaign(
+            "c1",
+            CampaignCommand::Rename {
+                tenant_id: "t".into(),
+                name: "二".into(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert!(p1 < p2);
     assert!(wakeups.has_changed().unwrap(), "an append wakes readers");
-    let unchanged = commands.campaign("c1", CampaignCommand::Rename { tenant_id: "t".into(), name: "二".into() }, &ctx).await.unwrap();
-    assert_eq!(unchanged, None, "a command that changes nothing writes nothing");
+    let unchanged = commands
+        .campaign(
+            "c1",
+            CampaignCommand::Rename {
+                tenant_id: "t".into(),
+                name: "二".into(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged, None,
+        "a command that changes nothing writes nothing"
+    );
 
     let rows = store.read_after(LogPosition::START, 10).await.unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].position, p1);
     assert_eq!(rows[1].position, p2);
-    assert_eq!((rows[1].aggregate_id.as_str(), rows[1].sequence, rows[1].event_type.as_str()), ("c1", 2, "CampaignRenamed"));
+    assert_eq!(
+        (
+            rows[1].aggregate_id.as_str(),
+            rows[1].sequence,
+            rows[1].event_type.as_str()
+        ),
+        ("c1", 2, "CampaignRenamed")
+    );
     let decoded = rows[1].decode().unwrap();
     assert_eq!(decoded.metadata.tenant_id, "t");
     assert_eq!(decoded.metadata.client_addr, "local");
@@ -58,11 +103,21 @@ async fn contract(kind: StoreKind) {
 
     // Two writers of the same aggregate sequence: one wins, the other is a conflict.
     let conflict = store.append(&[event("c1", 2)]).await;
-    assert!(matches!(conflict, Err(PersistenceError::OptimisticLockError)), "{conflict:?}");
+    assert!(
+        matches!(conflict, Err(PersistenceError::OptimisticLockError)),
+        "{conflict:?}"
+    );
     // ... and a refused batch leaves nothing behind (all or nothing).
     let mixed = store.append(&[event("c9", 1), event("c1", 1)]).await;
     assert!(matches!(mixed, Err(PersistenceError::OptimisticLockError)));
-    assert_eq!(store.read_after(LogPosition::START, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .read_after(LogPosition::START, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     // A bulk append of 1,000 events is one write with the last position.
     let bulk: Vec<_> = (1..=1000).map(|s| event("bulk", s)).collect();
@@ -76,9 +131,18 @@ async fn contract(kind: StoreKind) {
 
     // Read-model snapshots keep their position and are ignored at another schema version.
     assert_eq!(store.load_projection_snapshot("m", 1).await.unwrap(), None);
-    store.save_projection_snapshot("m", 1, p2, "{\"a\":1}").await.unwrap();
-    store.save_projection_snapshot("m", 1, last, "{\"a\":2}").await.unwrap();
-    assert_eq!(store.load_projection_snapshot("m", 1).await.unwrap(), Some((last, "{\"a\":2}".to_string())));
+    store
+        .save_projection_snapshot("m", 1, p2, "{\"a\":1}")
+        .await
+        .unwrap();
+    store
+        .save_projection_snapshot("m", 1, last, "{\"a\":2}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_projection_snapshot("m", 1).await.unwrap(),
+        Some((last, "{\"a\":2}".to_string()))
+    );
     assert_eq!(store.load_projection_snapshot("m", 2).await.unwrap(), None);
     store.close().await;
 }
@@ -99,7 +163,9 @@ const COMMANDS_PER_WRITER: usize = 60;
 /// Transactions that take their log position early and commit late: the classic way a
 /// position-ordered reader skips events.
 async fn late_commits(place: &TestStore, rounds: usize) -> usize {
-    let Some(url) = &place.database_url else { return 0 };
+    let Some(url) = &place.database_url else {
+        return 0;
+    };
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     let meta = json!(RequestContext::system("t").metadata().to_map()).to_string();
     for round in 0..rounds {
@@ -159,7 +225,17 @@ async fn no_event_skipped_or_repeated(kind: StoreKind) {
             let ctx = RequestContext::system("t");
             for i in 0..COMMANDS_PER_WRITER {
                 let id = format!("w{w}-{i}");
-                commands.campaign(&id, CampaignCommand::Create { tenant_id: "t".into(), name: id.clone() }, &ctx).await.unwrap();
+                commands
+                    .campaign(
+                        &id,
+                        CampaignCommand::Create {
+                            tenant_id: "t".into(),
+                            name: id.clone(),
+                        },
+                        &ctx,
+                    )
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -177,7 +253,10 @@ async fn no_event_skipped_or_repeated(kind: StoreKind) {
         }
     }
     for round in 0..late_rounds {
-        assert!(unique.contains(&(format!("late-{round}"), 1)), "late commit {round} skipped");
+        assert!(
+            unique.contains(&(format!("late-{round}"), 1)),
+            "late commit {round} skipped"
+        );
     }
     store.close().await;
 }
@@ -190,4 +269,33 @@ async fn thirty_two_writers_and_a_tailing_reader_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_writers_late_commits_and_a_tailing_reader_postgres() {
     no_event_skipped_or_repeated(StoreKind::Postgres).await;
+}
+
+/// Another node (a second store on the same database) is woken by NOTIFY when this node
+/// commits, and a burst of commits does not turn into a storm of notifications.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_node_is_woken_by_notify_postgres() {
+    let place = TestStore::new(StoreKind::Postgres).await;
+    let writer = Store::open(&place.config()).await.unwrap();
+    let reader = Store::open(&place.config()).await.unwrap();
+    let mut wakeups = reader.wakeups();
+    // Let the listener connect, then forget anything seen so far.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wakeups.borrow_and_update();
+    writer.append(&[event("n1", 1)]).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(2), wakeups.changed())
+        .await
+        .expect("woken within 2 s")
+        .unwrap();
+    // Quiet after the burst: no notification loop between the nodes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    wakeups.borrow_and_update();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), wakeups.changed())
+            .await
+            .is_err(),
+        "nodes keep waking each other"
+    );
+    writer.close().await;
+    reader.close().await;
 }

@@ -1,5 +1,10 @@
 //! PostgreSQL backend: postgres-es for loading aggregates, one `UNNEST` insert per command for
 //! appends, a reader that never reads past the oldest running transaction, LISTEN/NOTIFY wakes.
+//!
+//! NOTIFY is not sent inside the writing transactions: PostgreSQL serialises the commits of
+//! notifying transactions on one lock, which cut 32 concurrent writers to a fifth of their
+//! throughput here. Instead each node's notifier sends one `pg_notify` after its own commits,
+//! coalescing bursts (at most one per [`NOTIFY_EVERY`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,11 +22,18 @@ pub struct PgBackend {
     pool: PgPool,
     pub(super) es: PostgresEventRepository,
     listener: tokio::task::JoinHandle<()>,
+    notifier: tokio::task::JoinHandle<()>,
+    /// Moves on each commit of this node (not on other nodes' notifications).
+    committed: watch::Sender<u64>,
 }
+
+/// The shortest gap between two notifications from one node.
+const NOTIFY_EVERY: Duration = Duration::from_millis(2);
 
 impl Drop for PgBackend {
     fn drop(&mut self) {
         self.listener.abort();
+        self.notifier.abort();
     }
 }
 
@@ -58,9 +70,17 @@ impl PgBackend {
             .await
             .map_err(|source| StoreError::Connect { place, source })?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        let (committed, _) = watch::channel(0);
+        let notifier = spawn_notifier(pool.clone(), committed.subscribe());
         let listener = spawn_listener(pool.clone(), wake);
         let es = PostgresEventRepository::new(pool.clone());
-        Ok(Self { pool, es, listener })
+        Ok(Self {
+            pool,
+            es,
+            listener,
+            notifier,
+            committed,
+        })
     }
 
     pub(super) async fn append(
@@ -95,6 +115,7 @@ impl PgBackend {
             .fetch_one(&self.pool)
             .await
             .map_err(append_error)?;
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
         Ok(LogPosition::new(row.get("txid"), row.get("position")))
     }
 
@@ -171,12 +192,34 @@ impl PgBackend {
     pub(super) async fn close(&self) {
         // The listener holds a pooled connection: stop it first or close() waits for ever.
         self.listener.abort();
+        self.notifier.abort();
         self.pool.close().await;
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Tells other nodes about this node's commits: after each local wake-up (a commit here), one
+/// `pg_notify`, then a short pause so that a burst of commits costs one notification.
+fn spawn_notifier(pool: PgPool, mut local: watch::Receiver<u64>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        local.borrow_and_update();
+        while local.changed().await.is_ok() {
+            local.borrow_and_update();
+            if let Err(error) = sqlx::query("SELECT pg_notify('kaden_events', '')")
+                .execute(&pool)
+                .await
+            {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "could not notify other nodes of new events; they will poll");
+            }
+            tokio::time::sleep(NOTIFY_EVERY).await;
+        }
+    })
 }
 
 /// Listens for `kaden_events` notifications and turns them into local wake-ups. Reconnects on
