@@ -115,6 +115,7 @@ async fn forward(ua: UserAgent, call: IncomingCall, uas: SocketAddr) {
         target: format!("sip:{user}@{uas}"),
         dest: uas,
         from_user: "kaden".into(),
+        from_domain: None,
         display_name: None,
         assert_identity: false,
         sdp: call.sdp().to_vec(),

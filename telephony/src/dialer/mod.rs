@@ -268,6 +268,22 @@ impl CallControl {
         self.send(call_ref, CallCmd::Hold(on))
     }
 
+    /// Graceful shutdown: hang up (or cancel) every call in progress and wait, up to `limit`,
+    /// until each has finished its bookkeeping (events sent, recordings flushed). Returns the
+    /// number of calls still running when the limit was reached. New calls are not refused:
+    /// the api stops placing them first.
+    pub async fn shutdown(&self, limit: Duration) -> usize {
+        let refs: Vec<String> = self.inner.calls.lock().unwrap().keys().cloned().collect();
+        for r in &refs {
+            self.hang_up(r);
+        }
+        let deadline = Instant::now() + limit;
+        while self.active_calls() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.active_calls()
+    }
+
     /// Calls in progress.
     pub fn active_calls(&self) -> usize {
         self.inner.calls.lock().unwrap().len()
@@ -479,6 +495,7 @@ impl Call {
             target: binding.contact.clone(),
             dest: binding.source,
             from_user: self.req.number.clone(),
+            from_domain: None,
             display_name: Some(format!("Kaden {}", self.req.number)),
             assert_identity: false,
             sdp: op_sdp.clone().into_bytes(),
@@ -541,6 +558,7 @@ impl Call {
             target: format!("sip:{}@{}", self.req.number, cfg.trunk.domain),
             dest: cfg.trunk.addr,
             from_user: self.req.caller_number.clone().unwrap_or_default(),
+            from_domain: Some(cfg.trunk.domain.clone()),
             display_name: None,
             assert_identity: true,
             sdp: cust_sdp(Direction::SendRecv).into_bytes(),

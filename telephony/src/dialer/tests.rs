@@ -454,3 +454,37 @@ async fn operator_hanging_up_while_the_customer_rings_cancels_the_customer() {
     );
     assert_eq!(cc.lines().in_use(), 0);
 }
+
+#[tokio::test]
+async fn shutdown_hangs_up_every_call_and_flushes_recordings() {
+    let carrier = carrier(Behaviour::Answer);
+    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let _phone = phone(&cc, "op1", None).await;
+    cc.place_call(request("s-1", "0312345678")).unwrap();
+    cc.place_call(request("s-2", "0322220000")).unwrap(); // still ringing at shutdown
+    loop {
+        if let CallEvent::Answered { .. } = next_event(&mut ev).await {
+            break;
+        }
+    }
+    assert_eq!(cc.active_calls(), 2);
+    assert_eq!(cc.shutdown(Duration::from_secs(10)).await, 0);
+    assert_eq!(cc.lines().in_use(), 0);
+    let mut stored = 0;
+    let mut cancelled = 0;
+    while let Ok(e) = ev.try_recv() {
+        match e {
+            CallEvent::RecordingStored { path, .. } => {
+                assert!(wav::read(&path).is_ok(), "the recording is a complete WAV");
+                stored += 1;
+            }
+            CallEvent::Failed {
+                outcome: Outcome::Cancelled,
+                ..
+            } => cancelled += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((stored, cancelled), (1, 1));
+    let _ = std::fs::remove_dir_all(dir);
+}

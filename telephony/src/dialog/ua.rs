@@ -74,6 +74,8 @@ pub struct InviteRequest {
     /// User part of From (the caller number), also sent as P-Asserted-Identity when
     /// `assert_identity` is set.
     pub from_user: String,
+    /// Host part of From/P-Asserted-Identity (the trunk's domain); the UA's domain if `None`.
+    pub from_domain: Option<String>,
     pub display_name: Option<String>,
     pub assert_identity: bool,
     pub sdp: Vec<u8>,
@@ -445,7 +447,10 @@ impl UserAgent {
     }
 
     fn build_invite(&self, req: &InviteRequest, call_id: &str, tag: &str, cseq: u32) -> Message {
-        let domain = &self.shared.config.domain;
+        let domain = req
+            .from_domain
+            .as_deref()
+            .unwrap_or(&self.shared.config.domain);
         let mut m = Message::request(Method::Invite, req.target.clone());
         m.push("Via", self.shared.ep.via(&new_branch()));
         m.push("Max-Forwards", "70");

@@ -15,6 +15,7 @@ fn invite_to(b: &UserAgent, sdp: &str) -> InviteRequest {
         target: format!("sip:0312345678@{}", b.local_addr()),
         dest: b.local_addr(),
         from_user: "0501234567".into(),
+        from_domain: None,
         display_name: None,
         assert_identity: true,
         sdp: sdp.as_bytes().to_vec(),
