@@ -21,6 +21,7 @@
 //! - Lines are 1-based physical lines of the CSV where the record starts (the header is line 1),
 //!   or sheet row numbers for `.xlsx`, or the row's position for manual rows. Columns are 1-based.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Cursor;
@@ -405,11 +406,20 @@ pub struct ParsedList {
     pub warnings: Vec<ImportWarning>,
     columns: Vec<String>,
     phone_column: usize,
-    text: String,
-    ends: Vec<usize>,
+    /// The decoded file (CSV); most cells are spans of it.
+    source_text: String,
+    /// Cells that are not spans of `source_text`: normalised phone numbers, unescaped quoted
+    /// cells, every `.xlsx` and manual cell.
+    extra: String,
+    /// `[start, end]` per cell, row after row; `start` has [`IN_EXTRA`] set for `extra`.
+    spans: Vec<[u32; 2]>,
     lines: Vec<usize>,
     phones: Vec<PhoneNumber>,
 }
+
+/// Marks a span in [`ParsedList::extra`]. Offsets stay below it: files are at most
+/// [`MAX_FILE_BYTES`], well under 2 GiB even decoded.
+const IN_EXTRA: u32 = 1 << 31;
 
 /// One row of a [`ParsedList`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,31 +427,36 @@ pub struct Row<'a> {
     /// Source line (see the module docs).
     pub line: usize,
     pub phone: PhoneNumber,
-    text: &'a str,
-    start: usize,
-    ends: &'a [usize],
+    source_text: &'a str,
+    extra: &'a str,
+    spans: &'a [[u32; 2]],
 }
 
 impl<'a> Row<'a> {
     /// The cell in column `index` (0-based, in [`ParsedList::columns`] order).
     pub fn cell(&self, index: usize) -> Option<&'a str> {
-        let end = *self.ends.get(index)?;
-        let start = if index == 0 {
-            self.start
-        } else {
-            self.ends[index - 1]
-        };
-        self.text.get(start..end)
+        let span = *self.spans.get(index)?;
+        Some(resolve(self.source_text, self.extra, span))
     }
 
     /// All cells in column order.
     pub fn cells(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
-        let (text, start, ends) = (self.text, self.start, self.ends);
-        (0..ends.len()).map(move |i| {
-            let s = if i == 0 { start } else { ends[i - 1] };
-            &text[s..ends[i]]
-        })
+        let (source_text, extra) = (self.source_text, self.extra);
+        self.spans
+            .iter()
+            .map(move |&span| resolve(source_text, extra, span))
     }
+}
+
+fn resolve<'a>(source_text: &'a str, extra: &'a str, [start, end]: [u32; 2]) -> &'a str {
+    let (text, start) = if start & IN_EXTRA == 0 {
+        (source_text, start)
+    } else {
+        (extra, start & !IN_EXTRA)
+    };
+    // Spans are made from `&str` cells of these very strings, so they are in range and on
+    // character boundaries; an empty cell is the fallback that never happens.
+    text.get(start as usize..end as usize).unwrap_or_default()
 }
 
 impl ParsedList {
@@ -475,18 +490,12 @@ impl ParsedList {
     pub fn row(&self, index: usize) -> Option<Row<'_>> {
         let width = self.columns.len();
         let line = *self.lines.get(index)?;
-        let ends = &self.ends[index * width..(index + 1) * width];
-        let start = if index == 0 {
-            0
-        } else {
-            self.ends[index * width - 1]
-        };
         Some(Row {
             line,
             phone: self.phones[index],
-            text: &self.text,
-            start,
-            ends,
+            source_text: &self.source_text,
+            extra: &self.extra,
+            spans: &self.spans[index * width..(index + 1) * width],
         })
     }
 
@@ -550,14 +559,15 @@ pub fn parse_customer_file(
         FileKind::Xlsx => {
             let mut builder = Builder::new(rules);
             read_xlsx(bytes, &mut builder).map_err(file_error)?;
-            builder.finish(SourceFormat::Xlsx)
+            builder.finish(SourceFormat::Xlsx, Cow::Borrowed(""))
         }
         FileKind::Text => {
             let decoded = decode(bytes).map_err(|e| file_error(e.into()))?;
             let mut builder = Builder::new(rules);
-            builder.text.reserve(decoded.text.len());
+            // Cells that are slices of the decoded text are kept as spans of it.
+            builder.source = (decoded.text.as_ptr() as usize, decoded.text.len());
             read_csv(&decoded.text, &mut builder);
-            builder.finish(SourceFormat::Csv(decoded.encoding))
+            builder.finish(SourceFormat::Csv(decoded.encoding), decoded.text)
         }
     }
 }
@@ -574,7 +584,7 @@ pub fn parse_manual_rows(
     for (i, row) in rows.iter().enumerate() {
         builder.row(i + 1, row.iter().map(String::as_str), row.len());
     }
-    builder.finish(SourceFormat::Csv(TextEncoding::Utf8))
+    builder.finish(SourceFormat::Csv(TextEncoding::Utf8), Cow::Borrowed(""))
 }
 
 /// Parses a do-not-call upload: one column headed `電話番号`, at most [`MAX_ROWS_PER_FILE`]
@@ -837,8 +847,10 @@ struct Builder<'r> {
     header_seen: bool,
     columns: Vec<String>,
     phone_column: Option<usize>,
-    text: String,
-    ends: Vec<usize>,
+    /// Address and length of the text cells may be slices of (see [`ParsedList`]).
+    source: (usize, usize),
+    extra: String,
+    spans: Vec<[u32; 2]>,
     lines: Vec<usize>,
     phones: Vec<PhoneNumber>,
     rows: usize,
@@ -857,8 +869,9 @@ impl<'r> Builder<'r> {
             header_seen: false,
             columns: Vec::new(),
             phone_column: None,
-            text: String::new(),
-            ends: Vec::new(),
+            source: (0, 0),
+            extra: String::new(),
+            spans: Vec::new(),
             lines: Vec::new(),
             phones: Vec::new(),
             rows: 0,
@@ -998,18 +1011,35 @@ impl<'r> Builder<'r> {
             return;
         }
         for (i, cell) in cells.enumerate() {
-            self.text.push_str(if i == phone_column {
+            let cell = if i == phone_column {
                 number.as_str()
             } else {
                 cell
-            });
-            self.ends.push(self.text.len());
+            };
+            let (address, len) = self.source;
+            let offset = (cell.as_ptr() as usize).wrapping_sub(address);
+            if offset <= len && cell.len() <= len - offset {
+                // A slice of the source text: same bytes at the same place, no copy.
+                self.spans
+                    .push([offset as u32, (offset + cell.len()) as u32]);
+            } else {
+                let start = self.extra.len();
+                self.extra.push_str(cell);
+                self.spans
+                    .push([start as u32 | IN_EXTRA, self.extra.len() as u32]);
+            }
         }
         self.lines.push(line);
         self.phones.push(number);
     }
 
-    fn finish(mut self, source: SourceFormat) -> Result<ParsedList, ImportFailure> {
+    /// `source_text` is the text the source spans point into (empty for `.xlsx` and manual
+    /// rows); it is copied only when the import succeeds and it is borrowed.
+    fn finish(
+        mut self,
+        source: SourceFormat,
+        source_text: Cow<'_, str>,
+    ) -> Result<ParsedList, ImportFailure> {
         if self.blank_rows > 0 {
             self.warnings.push(ImportWarning::BlankRowsSkipped {
                 first_line: self.first_blank_line,
@@ -1064,8 +1094,9 @@ impl<'r> Builder<'r> {
             warnings: self.warnings,
             columns: self.columns,
             phone_column: self.phone_column.unwrap_or_default(),
-            text: self.text,
-            ends: self.ends,
+            source_text: source_text.into_owned(),
+            extra: self.extra,
+            spans: self.spans,
             lines: self.lines,
             phones: self.phones,
         })
@@ -1131,6 +1162,26 @@ mod tests {
         assert_eq!(second.cell(2), Some(" x "));
         assert_eq!(second.cell(3), None);
         assert_eq!(list.source, SourceFormat::Csv(TextEncoding::Utf8));
+    }
+
+    #[test]
+    fn csv_cells_are_spans_of_the_decoded_text_not_copies() {
+        let list = parse("電話番号,名前,メモ\n03-1234-5678,山田,\"a\"\"b\"\n").unwrap();
+        assert_eq!(list.extra, "0312345678a\"b");
+        assert_eq!(
+            list.row(0).unwrap().cells().collect::<Vec<_>>(),
+            ["0312345678", "山田", "a\"b"]
+        );
+        let sjis_list = parse_customer_file(
+            &sjis("電話番号,名前\n0312345678,髙橋\n"),
+            &ImportRules {
+                reserved: &ReservedNames::default(),
+                target: ImportTarget::NewFolder,
+            },
+        )
+        .unwrap();
+        assert_eq!(sjis_list.extra, "0312345678");
+        assert_eq!(sjis_list.row(0).unwrap().cell(1), Some("髙橋"));
     }
 
     #[test]
