@@ -13,6 +13,7 @@
 //! - [`dialer`]: the call-control API for the api crate (gate, licensed lines, call events)
 //!   and auto-call.
 //! - [`carrier`]: a built-in test carrier on loopback speaking real SIP/RTP.
+//! - [`softphone`]: a registering, auto-answering softphone for tests and demos.
 //!
 //! This crate speaks calls, not customers: it knows numbers and SIP causes; the api crate maps
 //! call events to domain commands.

@@ -110,8 +110,8 @@ pub fn new_tag() -> String {
 
 impl Endpoint {
     /// Start an endpoint on `transport`; new requests arrive on the returned receiver. The
-    /// receive loop ends when the receiver and every endpoint clone are dropped... or never,
-    /// for a server: drop the runtime to stop it.
+    /// receive loop stops at the first datagram after every `Endpoint` clone has been dropped
+    /// (or when the runtime shuts down).
     pub fn start(
         transport: UdpTransport,
         timers: Timers,
