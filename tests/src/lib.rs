@@ -123,6 +123,32 @@ impl TestServer {
         Self { app, addr, stop: Some(stop), task: Some(task) }
     }
 
+    /// The position of the last stored event that is not an access-log entry. "Nothing was
+    /// written" checks compare this, not the store head: the access log (AUD-1) records every
+    /// request, refused ones included, a moment after it is answered.
+    pub async fn domain_head(&self) -> kaden_projections::log::LogPosition {
+        use kaden_projections::log::{EventLog, LogPosition};
+        let store = &self.app.state.store;
+        let (mut after, mut last) = (LogPosition::START, LogPosition::START);
+        loop {
+            let batch = store.read_after(after, 1_000).await.expect("read the log");
+            let Some(end) = batch.last() else { return last };
+            after = end.position;
+            if let Some(e) = batch.iter().rev().find(|e| e.aggregate_type != "AccessLog") {
+                last = e.position;
+            }
+        }
+    }
+
+    /// Waits until every queued access-log entry (AUD-1, written in batches a moment after each
+    /// request) is stored and folded, so the store and the read models stand still.
+    pub async fn settle(&self) {
+        let state = &self.app.state;
+        state.access.flush().await;
+        let head = state.store.head().await.expect("store head");
+        state.engine.wait_for(head, Duration::from_secs(10)).await.expect("read models catch up");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

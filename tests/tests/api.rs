@@ -55,7 +55,7 @@ async fn campaign_slice(kind: StoreKind) {
     assert_eq!(unchanged["activateCampaign"]["position"], json!(null), "nothing to change, nothing written");
 
     // Refusals carry a code and say how to fix the input; nothing is written.
-    let before = server.app.state.store.head().await.unwrap();
+    let before = server.domain_head().await;
     let empty = admin.gql("mutation { createCampaign(name: \"   \") { position } }", json!({})).await;
     assert_eq!(error_code(&empty), "NAME_EMPTY");
     assert!(empty["errors"][0]["message"].as_str().unwrap().contains("1 to 100"));
@@ -65,7 +65,7 @@ async fn campaign_slice(kind: StoreKind) {
     assert_eq!(error_code(&missing), "NOT_FOUND");
     let unknown = admin.gql("{ campaign(id: \"no-such-id\") { id } }", json!({})).await;
     assert_eq!(error_code(&unknown), "NOT_FOUND");
-    assert_eq!(server.app.state.store.head().await.unwrap(), before);
+    assert_eq!(server.domain_head().await, before);
 
     // Every operation except login needs a session.
     let anonymous = server.client();

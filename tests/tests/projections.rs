@@ -35,6 +35,7 @@ async fn replay_equals_live(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let server = TestServer::start(&place).await;
     activity(&server, 12).await;
+    server.settle().await;
     let live = server.app.state.engine.snapshot();
     let replayed = fresh_replay(&server).await;
     assert_eq!(live.0, replayed.0);
@@ -52,6 +53,7 @@ async fn replay_equals_live(kind: StoreKind) {
     assert_eq!(server.app.state.engine.applied(), 0, "started from the snapshot: nothing replayed");
     assert_eq!(server.app.state.engine.snapshot().1, live.1);
     activity(&server, 5).await;
+    server.settle().await;
     let live = server.app.state.engine.snapshot();
     let replayed = fresh_replay(&server).await;
     assert_eq!(live, replayed, "snapshot + tail must equal a fresh replay");

@@ -42,6 +42,16 @@ impl UserObject {
     async fn created_at(&self, ctx: &Context<'_>) -> String {
         local_time(ctx, self.0.created_at)
     }
+
+    /// When the password was last set (SEC-2 counts its age from here).
+    async fn password_changed_at(&self, ctx: &Context<'_>) -> String {
+        local_time(ctx, self.0.password_changed_at)
+    }
+
+    /// Deleted users stay visible on history with their last name (USR-3, USR-4).
+    async fn deleted(&self) -> bool {
+        self.0.is_deleted()
+    }
 }
 
 #[derive(SimpleObject)]
@@ -118,7 +128,15 @@ impl SessionMutation {
     /// Ends the current session (the token and cookie stop working at once).
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         let request = request(ctx)?;
-        let user = request.user()?;
+        // A session that must change its password may still log out (SEC-2).
+        let user = match (
+            request.user(),
+            ctx.data_opt::<crate::security::PasswordChangeOnly>(),
+        ) {
+            (Ok(user), _) => user,
+            (Err(_), Some(gate)) => &gate.0,
+            (Err(error), None) => return Err(error.into()),
+        };
         let app = state(ctx);
         let position = app
             .commands
