@@ -22,8 +22,11 @@ use crate::transport::bind_udp;
 
 /// Samples per 20 ms packet at 8 kHz.
 pub const FRAME: usize = 160;
-/// How much audio a channel may queue before the oldest is dropped (jitter allowance).
-const MAX_QUEUE: usize = FRAME * 10;
+/// The recorder writes audio this far behind real time, so packets up to this late still land
+/// in their place (by RTP timestamp). Forwarding is not delayed.
+const RECORD_DELAY: u64 = 1600; // 200 ms
+/// A packet mapped further than this ahead of real time re-anchors its stream.
+const HORIZON: u64 = 8000; // 1 s
 /// A latched source silent this long may be replaced by a new source address.
 const RELATCH_AFTER: Duration = Duration::from_millis(500);
 
@@ -89,8 +92,8 @@ struct Leg {
     last_rx: Option<Instant>,
     last_ssrc: Option<u32>,
     out: Rewriter,
-    /// Decoded audio waiting for the recorder.
-    queue: VecDeque<i16>,
+    /// Decoded audio waiting for the recorder, placed by RTP timestamp.
+    track: Track,
     /// Listens for a fax answering (customer leg only).
     cng: Option<CngDetector>,
 }
@@ -117,7 +120,7 @@ impl Relay {
             last_rx: None,
             last_ssrc: None,
             out: Rewriter::new(rand::random()),
-            queue: VecDeque::new(),
+            track: Track::default(),
             cng: None,
         };
         let mut cu_leg = leg(cu);
@@ -207,14 +210,14 @@ async fn run(
         tokio::select! {
             r = op.sock.recv_from(&mut buf_op) => {
                 if let Ok((n, src)) = r {
-                    let rec = recording.is_some();
+                    let rec = recording.as_ref().map(Recording::position);
                     let forward = !hold;
                     relay_packet(&buf_op[..n], src, &mut op, &mut cu, forward, rec, &mut scratch, &stats, LegId::Operator).await;
                 }
             }
             r = cu.sock.recv_from(&mut buf_cu) => {
                 if let Ok((n, src)) = r {
-                    let rec = recording.is_some();
+                    let rec = recording.as_ref().map(Recording::position);
                     relay_packet(&buf_cu[..n], src, &mut cu, &mut op, true, rec, &mut scratch, &stats, LegId::Customer).await;
                 }
             }
@@ -227,7 +230,7 @@ async fn run(
                     stats.lock().unwrap().hold_packets += 1;
                 }
                 if let Some(rec) = recording.as_mut()
-                    && let Err(e) = write_frame(rec, &mut cu, &mut op, FRAME)
+                    && let Err(e) = flush_to(rec, &mut cu, &mut op, rec.position().saturating_sub(RECORD_DELAY))
                 {
                     rec_error = Some(e.to_string());
                     recording = None;
@@ -244,8 +247,8 @@ async fn run(
                     match WavWriter::create(&path) {
                         Ok(writer) => {
                             if !ticking { tick.reset(); }
-                            op.queue.clear();
-                            cu.queue.clear();
+                            op.track = Track::default();
+                            cu.track = Track::default();
                             let started = Instant::now();
                             recording = Some(Recording { writer, started });
                             let _ = reply.send(Ok(started));
@@ -267,7 +270,7 @@ async fn run(
                         let want = (span.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u32;
                         let have = rec.writer.frames();
                         let result = if want > have {
-                            write_frame(&mut rec, &mut cu, &mut op, (want - have) as usize)
+                            flush_to(&mut rec, &mut cu, &mut op, u64::from(want))
                         } else {
                             rec.writer.truncate(want)
                         };
@@ -290,16 +293,82 @@ async fn run(
     }
 }
 
-fn write_frame(rec: &mut Recording, cu: &mut Leg, op: &mut Leg, n: usize) -> io::Result<()> {
-    let take = |q: &mut VecDeque<i16>| -> Vec<i16> {
-        let k = n.min(q.len());
-        let mut v: Vec<i16> = q.drain(..k).collect();
-        v.resize(n, 0);
-        v
-    };
-    let left = take(&mut cu.queue);
-    let right = take(&mut op.queue);
+impl Recording {
+    /// Samples of real time since the recording started.
+    fn position(&self) -> u64 {
+        (self.started.elapsed().as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u64
+    }
+}
+
+/// Write both tracks up to file position `target` (frames).
+fn flush_to(rec: &mut Recording, cu: &mut Leg, op: &mut Leg, target: u64) -> io::Result<()> {
+    let have = u64::from(rec.writer.frames());
+    if target <= have {
+        return Ok(());
+    }
+    let n = (target - have) as usize;
+    let left = cu.track.take(n);
+    let right = op.track.take(n);
     rec.writer.write(&left, &right)
+}
+
+/// One channel of the recording: samples are placed at the file position their RTP timestamp
+/// maps to, so a lost packet leaves silence, reordered and late packets (up to
+/// [`RECORD_DELAY`]) land in their place, and the two channels stay aligned.
+#[derive(Debug, Default)]
+struct Track {
+    /// Samples from file position `base` on, not yet written.
+    buf: VecDeque<i16>,
+    base: u64,
+    /// (SSRC, RTP timestamp, file position) of the stream's anchor.
+    anchor: Option<(u32, u32, u64)>,
+    /// Consecutive packets that came too late (a slow sender clock re-anchors after a few).
+    late_run: u32,
+    late: u64,
+}
+
+impl Track {
+    fn put(&mut self, now: u64, ssrc: u32, ts: u32, samples: &[i16]) {
+        let mapped = match self.anchor {
+            Some((s, ts0, p0)) if s == ssrc => {
+                Some(p0 as i64 + i64::from(ts.wrapping_sub(ts0) as i32))
+            }
+            _ => None,
+        };
+        let pos = match mapped {
+            Some(p) if p >= self.base as i64 && p <= (now + HORIZON) as i64 => {
+                self.late_run = 0;
+                p as u64
+            }
+            Some(p) if p < self.base as i64 && self.late_run < 5 => {
+                self.late_run += 1;
+                self.late += 1;
+                return;
+            }
+            _ => {
+                // New stream, a timestamp jump, or a drifting clock: this packet is "now".
+                let p = now.max(self.base);
+                self.anchor = Some((ssrc, ts, p));
+                self.late_run = 0;
+                p
+            }
+        };
+        let off = (pos - self.base) as usize;
+        if self.buf.len() < off + samples.len() {
+            self.buf.resize(off + samples.len(), 0);
+        }
+        for (slot, s) in self.buf.range_mut(off..off + samples.len()).zip(samples) {
+            *slot = *s;
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Vec<i16> {
+        let k = n.min(self.buf.len());
+        let mut v: Vec<i16> = self.buf.drain(..k).collect();
+        v.resize(n, 0);
+        self.base += n as u64;
+        v
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -309,7 +378,7 @@ async fn relay_packet(
     from: &mut Leg,
     to: &mut Leg,
     forward: bool,
-    record: bool,
+    record: Option<u64>,
     scratch: &mut Vec<u8>,
     stats: &Mutex<RelayStats>,
     dir: LegId,
@@ -343,7 +412,7 @@ async fn relay_packet(
     let payload = &pkt[h.payload_offset..h.payload_offset + h.payload_len];
     let is_audio = h.payload_type == from_cfg.codec.payload_type();
     let detecting = from.cng.as_ref().is_some_and(|d| !d.detected());
-    if (record || detecting) && is_audio {
+    if (record.is_some() || detecting) && is_audio {
         let mut samples = Vec::with_capacity(payload.len());
         g711::decode(from_cfg.codec, payload, &mut samples);
         if detecting
@@ -352,10 +421,8 @@ async fn relay_packet(
         {
             stats.lock().unwrap().fax_tone = true;
         }
-        if record {
-            from.queue.extend(samples);
-            let excess = from.queue.len().saturating_sub(MAX_QUEUE);
-            from.queue.drain(..excess);
+        if let Some(now) = record {
+            from.track.put(now, h.ssrc, h.timestamp, &samples);
         }
     }
     if !forward {

@@ -210,3 +210,78 @@ async fn latches_to_the_real_source_address() {
     let report = relay.stop().await;
     assert!(report.recording.is_none());
 }
+
+#[tokio::test]
+async fn late_packets_land_in_place_and_loss_becomes_silence_in_the_recording() {
+    let relay = Relay::bind("127.0.0.1".parse().unwrap()).unwrap();
+    let op = phone().await;
+    let cu = phone().await;
+    relay.set_leg(
+        LegId::Operator,
+        LegConfig {
+            remote: op.local_addr().unwrap(),
+            codec: Codec::Pcmu,
+            dtmf_pt: None,
+        },
+    );
+    relay.set_leg(
+        LegId::Customer,
+        LegConfig {
+            remote: cu.local_addr().unwrap(),
+            codec: Codec::Pcmu,
+            dtmf_pt: None,
+        },
+    );
+    let path = std::env::temp_dir().join(format!("kaden-jitter-{}.wav", rand::random::<u64>()));
+    let started = relay.record(path.clone()).await.unwrap();
+    let to = relay.local_addr(LegId::Customer);
+    let pkt = |seq: u16| tone_packet(Codec::Pcmu, 5, seq, u32::from(seq) * 160, 8000.0);
+    // 0–500 ms: on time.
+    for seq in 0..25 {
+        cu.send_to(&pkt(seq), to).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // 500–600 ms: five packets held up in the network, then delivered together, in reverse.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for seq in (25..30).rev() {
+        cu.send_to(&pkt(seq), to).await.unwrap();
+    }
+    // 600–1000 ms: twenty packets lost.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // 1000–1500 ms: on time again.
+    for seq in 50..75 {
+        cu.send_to(&pkt(seq), to).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let end = Instant::now();
+    let report = relay.stop_at(end).await;
+    let (_, rec_len) = report.recording.unwrap();
+    assert_eq!(
+        rec_len.as_millis(),
+        (end - started).as_millis(),
+        "recording is exactly the talk"
+    );
+    let (_, _, _, samples) = wav::read(&path).unwrap();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let voiced = |from_ms: usize, to_ms: usize| {
+        left[from_ms * 8..(to_ms * 8).min(left.len())]
+            .iter()
+            .filter(|s| **s != 0)
+            .count()
+    };
+    // The late packets filled 500–600 ms: the first 600 ms are (almost) all tone.
+    assert!(
+        voiced(20, 580) > 540 * 8 * 9 / 10,
+        "late packets placed: {}",
+        voiced(20, 580)
+    );
+    // The lost stretch is silence.
+    assert_eq!(voiced(640, 960), 0, "loss is silence");
+    // The tail after the loss is all there, up to the hang-up.
+    assert!(
+        voiced(1040, 1480) > 440 * 8 * 9 / 10,
+        "tail: {}",
+        voiced(1040, 1480)
+    );
+    std::fs::remove_file(path).unwrap();
+}
