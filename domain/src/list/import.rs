@@ -558,7 +558,20 @@ pub fn parse_customer_file(
         FileKind::Xls => Err(file_error(ImportError::XlsNotSupported)),
         FileKind::Xlsx => {
             let mut builder = Builder::new(rules);
-            read_xlsx(bytes, &mut builder).map_err(file_error)?;
+            // calamine 0.38 has unchecked arithmetic on malformed cell references (`r="…"`),
+            // which panics where overflow checks are on (debug builds) and found by fuzzing.
+            // The upload is untrusted: a reader panic is a refusal of the file, not a crash.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                read_xlsx(bytes, &mut builder)
+            }));
+            match read {
+                Ok(result) => result.map_err(file_error)?,
+                Err(_) => {
+                    return Err(file_error(ImportError::XlsxUnreadable {
+                        detail: "the workbook is malformed (the reader failed on it)".to_owned(),
+                    }));
+                }
+            }
             builder.finish(SourceFormat::Xlsx, Cow::Borrowed(""))
         }
         FileKind::Text => {
@@ -1880,6 +1893,23 @@ mod tests {
                 vec!["09012345678", "-12", "#N/A"]
             ]
         );
+    }
+
+    #[test]
+    fn malformed_xlsx_found_by_fuzzing_is_refused_not_a_panic() {
+        // A cell reference whose column overflows calamine's arithmetic: with overflow checks
+        // (debug) calamine panics and the panic becomes a refusal; without, it is still refused.
+        let bytes = include_bytes!("../../fuzz/seeds/import/calamine-overflow.xlsx");
+        let (reserved, target) = new_folder();
+        let failure = parse_customer_file(
+            bytes,
+            &ImportRules {
+                reserved: &reserved,
+                target,
+            },
+        )
+        .unwrap_err();
+        assert!(!failure.errors.is_empty());
     }
 
     /// A 50,000-row, 12-column Shift_JIS list like the benchmark file.
