@@ -62,6 +62,25 @@ pub struct TelephonyConfig {
     pub timers: Timers,
 }
 
+impl TelephonyConfig {
+    /// Defaults for one machine: SIP on 0.0.0.0:5060, media on `media_ip`, 10 licensed lines,
+    /// realm "kaden" with MD5 digest (what most softphones speak), 30 s for the operator's phone
+    /// to answer, RFC 3261 timers.
+    pub fn new(trunk: TrunkConfig, recordings_dir: PathBuf, media_ip: IpAddr) -> Self {
+        TelephonyConfig {
+            sip_bind: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            media_ip,
+            trunk,
+            recordings_dir,
+            licensed_lines: 10,
+            realm: "kaden".into(),
+            algorithm: Algorithm::Md5,
+            operator_ring: Duration::from_secs(30),
+            timers: Timers::default(),
+        }
+    }
+}
+
 impl std::fmt::Debug for TelephonyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The trunk password stays out of logs.
@@ -160,7 +179,8 @@ impl std::fmt::Debug for CallControl {
 
 impl CallControl {
     /// Bind SIP, start the registrar and the UA. Call events arrive on the returned receiver
-    /// (one consumer: the api, which turns them into commands).
+    /// (one consumer: the api, which turns them into commands). Must be called inside a tokio
+    /// runtime (it spawns the endpoint's tasks).
     pub fn start(
         config: TelephonyConfig,
         gate: Arc<dyn CallGate>,

@@ -55,26 +55,20 @@ fn control(
     lines: u32,
 ) -> (CallControl, mpsc::UnboundedReceiver<CallEvent>, PathBuf) {
     let dir = std::env::temp_dir().join(format!("kaden-rec-{:x}", rand::random::<u64>()));
-    let (cc, ev) = CallControl::start(
-        TelephonyConfig {
-            sip_bind: "127.0.0.1:0".parse().unwrap(),
-            media_ip: "127.0.0.1".parse().unwrap(),
-            trunk: TrunkConfig {
-                addr: trunk,
-                domain: "trunk.invalid".into(),
-                credentials: None,
-            },
-            recordings_dir: dir.clone(),
-            licensed_lines: lines,
-            realm: "kaden".into(),
-            algorithm: Algorithm::Sha256,
-            operator_ring: Duration::from_secs(5),
-            timers: Timers::default(),
+    let mut config = TelephonyConfig::new(
+        TrunkConfig {
+            addr: trunk,
+            domain: "trunk.invalid".into(),
+            credentials: None,
         },
-        Arc::new(Gate),
-        Arc::new(Users),
-    )
-    .unwrap();
+        dir.clone(),
+        "127.0.0.1".parse().unwrap(),
+    );
+    config.sip_bind = "127.0.0.1:0".parse().unwrap();
+    config.licensed_lines = lines;
+    config.algorithm = Algorithm::Sha256;
+    config.operator_ring = Duration::from_secs(5);
+    let (cc, ev) = CallControl::start(config, Arc::new(Gate), Arc::new(Users)).unwrap();
     (cc, ev, dir)
 }
 
