@@ -78,6 +78,13 @@ impl Sipp {
             ])
             .args(["-buff_size", "4194304"])
             .args(extra)
+            // Every sipp gets its own media port: the default (6000) collides between
+            // parallel tests.
+            .args(if extra.iter().any(|a| a == "-mp") {
+                vec![]
+            } else {
+                vec!["-mp".to_string(), free_port().to_string()]
+            })
             .args(if std::env::var_os("KADEN_SIPP_TRACE").is_some() {
                 &["-trace_msg"][..]
             } else {
@@ -91,11 +98,39 @@ impl Sipp {
                 std::fs::File::create(dir.join("stderr.log")).unwrap(),
             ));
         let child = cmd.spawn().expect("sipp starts");
-        Sipp {
+        let mut sipp = Sipp {
             child,
             dir,
             name: scenario_name.to_string(),
             port,
+        };
+        sipp.wait_listening();
+        sipp
+    }
+
+    /// Wait until sipp holds its SIP port (it takes a while to start on a busy machine); fail
+    /// with its logs if it exits first (e.g. the port was taken meanwhile).
+    fn wait_listening(&mut self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "sipp {} exited at start ({status}):\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+            if std::net::UdpSocket::bind(("127.0.0.1", self.port)).is_err() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sipp {} did not bind port {} in 10 s:\n{}",
+                self.name,
+                self.port,
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -136,9 +171,6 @@ impl Sipp {
                     self.name,
                     self.logs()
                 );
-                if std::env::var_os("KADEN_SIPP_TRACE").is_none() {
-                    let _ = std::fs::remove_dir_all(&self.dir);
-                }
                 return;
             }
             if tokio::time::Instant::now() > deadline {
@@ -157,12 +189,14 @@ impl Sipp {
 
 impl Drop for Sipp {
     fn drop(&mut self) {
-        if std::env::var_os("KADEN_SIPP_TRACE").is_some() {
-            eprintln!("sipp {} logs kept in {}", self.name, self.dir.display());
-        }
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        if std::env::var_os("KADEN_SIPP_TRACE").is_some() {
+            eprintln!("sipp {} logs kept in {}", self.name, self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }

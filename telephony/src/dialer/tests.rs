@@ -50,18 +50,32 @@ fn carrier_with(behaviour: Behaviour, talk_limit: Option<Duration>) -> TestCarri
     .unwrap()
 }
 
+/// A recordings directory removed when the test ends (pass or fail).
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
 fn control(
     trunk: SocketAddr,
     lines: u32,
-) -> (CallControl, mpsc::UnboundedReceiver<CallEvent>, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("kaden-rec-{:x}", rand::random::<u64>()));
+) -> (CallControl, mpsc::UnboundedReceiver<CallEvent>, TempDir) {
+    let dir = TempDir(std::env::temp_dir().join(format!("kaden-rec-{:x}", rand::random::<u64>())));
     let mut config = TelephonyConfig::new(
         TrunkConfig {
             addr: trunk,
             domain: "trunk.invalid".into(),
             credentials: None,
         },
-        dir.clone(),
+        dir.0.clone(),
         "127.0.0.1".parse().unwrap(),
     );
     config.sip_bind = "127.0.0.1:0".parse().unwrap();
@@ -106,7 +120,7 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 #[tokio::test]
 async fn answered_call_is_bridged_recorded_and_reported_in_order() {
     let carrier = carrier(Behaviour::Answer);
-    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
     let phone = phone(&cc, "op1", Some(Duration::from_millis(1500))).await;
     let handle = cc.place_call(request("i-1", "0312345678")).unwrap();
     assert!(
@@ -170,7 +184,6 @@ async fn answered_call_is_bridged_recorded_and_reported_in_order() {
         "customer audio reached the operator"
     );
     assert_eq!(cc.lines().in_use(), 0, "line returned");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -296,7 +309,7 @@ async fn mon_3_second_call_over_the_licence_is_refused_naming_the_limit() {
 #[tokio::test]
 async fn hold_and_hang_up_from_kaden() {
     let carrier = carrier(Behaviour::Answer);
-    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
     let _phone = phone(&cc, "op1", None).await;
     let handle = cc.place_call(request("i-11", "0312345678")).unwrap();
     loop {
@@ -328,7 +341,6 @@ async fn hold_and_hang_up_from_kaden() {
         }
     };
     assert_eq!(ended, Side::Kaden);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 struct List(Vec<&'static str>, Vec<String>);
@@ -349,7 +361,7 @@ impl NextCustomer for List {
 async fn call_7_auto_call_skips_dnc_moves_on_after_no_answer_and_stops_when_connected() {
     // The customer hangs up the connected call after 500 ms; the operator stays on the line.
     let carrier = carrier_with(Behaviour::Answer, Some(Duration::from_millis(500)));
-    let (cc, _ev, dir) = control(carrier.addr(), 4);
+    let (cc, _ev, _dir) = control(carrier.addr(), 4);
     let _phone = phone(&cc, "op1", None).await;
     let mut list = List(
         vec![
@@ -384,13 +396,12 @@ async fn call_7_auto_call_skips_dnc_moves_on_after_no_answer_and_stops_when_conn
         "rang the no-answer for 10 s: {e:?}"
     );
     assert_eq!(carrier.stats().cancelled, 1);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn fax_answering_is_suggested_as_fax() {
     let carrier = carrier(Behaviour::Fax);
-    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
     let _phone = phone(&cc, "op1", Some(Duration::from_millis(1200))).await;
     let handle = cc.place_call(request("fax", "0312345678")).unwrap();
     let suggested = loop {
@@ -400,13 +411,12 @@ async fn fax_answering_is_suggested_as_fax() {
     };
     assert_eq!(suggested, Some(Outcome::Fax));
     assert!(within(handle.finished()).await.relay.unwrap().fax_tone);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn speech_answering_is_not_suggested_as_fax() {
     let carrier = carrier(Behaviour::Answer);
-    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
     let _phone = phone(&cc, "op1", Some(Duration::from_millis(1500))).await;
     cc.place_call(request("speech", "0312345678")).unwrap();
     let suggested = loop {
@@ -415,7 +425,6 @@ async fn speech_answering_is_not_suggested_as_fax() {
         }
     };
     assert_eq!(suggested, None);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -452,7 +461,7 @@ async fn operator_hanging_up_while_the_customer_rings_cancels_the_customer() {
 #[tokio::test]
 async fn shutdown_hangs_up_every_call_and_flushes_recordings() {
     let carrier = carrier(Behaviour::Answer);
-    let (cc, mut ev, dir) = control(carrier.addr(), 4);
+    let (cc, mut ev, _dir) = control(carrier.addr(), 4);
     let _phone = phone(&cc, "op1", None).await;
     cc.place_call(request("s-1", "0312345678")).unwrap();
     cc.place_call(request("s-2", "0322220000")).unwrap(); // still ringing at shutdown
@@ -480,5 +489,4 @@ async fn shutdown_hangs_up_every_call_and_flushes_recordings() {
         }
     }
     assert_eq!((stored, cancelled), (1, 1));
-    let _ = std::fs::remove_dir_all(dir);
 }
