@@ -1536,7 +1536,6 @@ mod tests {
             (entry.line, entry.column, entry.value.as_deref()),
             (Some(2), Some(1), Some("03-1234"))
         );
-        assert!(entry.message.contains("03-1234"));
         let warning = parse("電話番号\n312345678\n").unwrap().warnings[0].report();
         assert_eq!(
             (warning.code, warning.line),
