@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use kaden_domain::campaign::CampaignEvent;
+use kaden_domain::campaign::{CampaignEvent, CampaignSettings};
 use kaden_domain::event::KadenEvent;
 use kaden_domain::metadata::TenantId;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,9 @@ pub struct CampaignView {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Caller numbers, statuses, attributes, prospect levels, memo templates, report settings.
+    #[serde(default)]
+    pub settings: CampaignSettings,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +49,7 @@ impl Campaigns {
                         active: true,
                         created_at: at,
                         updated_at: at,
+                        settings: CampaignSettings::default(),
                     },
                 );
             }
@@ -58,6 +62,12 @@ impl Campaigns {
             CampaignEvent::Activated | CampaignEvent::Deactivated => {
                 if let Some(c) = campaigns.get_mut(&event.aggregate_id) {
                     c.active = matches!(e, CampaignEvent::Activated);
+                    c.updated_at = at;
+                }
+            }
+            settings => {
+                if let Some(c) = campaigns.get_mut(&event.aggregate_id) {
+                    settings.apply_to(&mut c.settings);
                     c.updated_at = at;
                 }
             }

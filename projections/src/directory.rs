@@ -51,6 +51,9 @@ pub struct TenantView {
     /// The licensed user quota; `None`: unlimited.
     pub user_quota: Option<u32>,
     pub security: SecuritySettings,
+    /// CMP-1: the contracted caller numbers.
+    #[serde(default)]
+    pub contracted_numbers: Vec<String>,
     /// Lower-cased username → recent failed logins.
     throttles: HashMap<String, LoginThrottle>,
 }
@@ -155,6 +158,10 @@ impl Directory {
             }
             TenantEvent::UserQuotaSet { quota } => {
                 tenant.user_quota = *quota;
+                None
+            }
+            TenantEvent::ContractedNumbersSet { numbers } => {
+                tenant.contracted_numbers.clone_from(numbers);
                 None
             }
             TenantEvent::SecuritySettingsChanged { settings } => {

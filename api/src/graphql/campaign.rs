@@ -1,9 +1,12 @@
 //! Campaigns (案件): queries, mutations and the change subscription.
 
-use async_graphql::{Context, Object, Result, SimpleObject, Subscription};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Subscription};
 use futures::{Stream, StreamExt};
 use kaden_domain::access::Capability;
 use kaden_domain::campaign::CampaignCommand;
+use kaden_domain::campaign::settings::{
+    Attribute, AttributeKind, AttributeTarget, FIXED_STATUSES, ReportSettings,
+};
 use kaden_projections::Change;
 use kaden_projections::campaigns::CampaignView;
 use tokio_stream::wrappers::BroadcastStream;
@@ -43,6 +46,173 @@ impl CampaignObject {
     async fn updated_at(&self, ctx: &Context<'_>) -> String {
         local_time(ctx, self.0.updated_at)
     }
+
+    /// CMP-1: the main caller number (national digits), if set.
+    async fn main_caller_number(&self) -> Option<&str> {
+        self.0.settings.main_caller_number.as_deref()
+    }
+
+    async fn sub_caller_numbers(&self) -> &[String] {
+        &self.0.settings.sub_caller_numbers
+    }
+
+    /// CMP-2: whether lists can be imported and calls made; if not, `notReadyReason` says what
+    /// to configure.
+    async fn ready_for_calls(&self) -> bool {
+        self.0.settings.check_ready().is_ok()
+    }
+
+    async fn not_ready_reason(&self) -> Option<String> {
+        self.0.settings.check_ready().err().map(|e| e.to_string())
+    }
+
+    /// CMP-3: the six fixed statuses first, then the custom ones.
+    async fn statuses(&self) -> Vec<StatusObject> {
+        self.0
+            .settings
+            .statuses()
+            .map(|name| StatusObject {
+                name: name.to_string(),
+                fixed: FIXED_STATUSES.contains(&name),
+            })
+            .collect()
+    }
+
+    /// CMP-4: 顧客属性.
+    async fn customer_attributes(&self) -> Vec<AttributeObject> {
+        self.0
+            .settings
+            .customer_attributes
+            .iter()
+            .map(AttributeObject::from)
+            .collect()
+    }
+
+    /// CMP-4: 結果属性.
+    async fn result_attributes(&self) -> Vec<AttributeObject> {
+        self.0
+            .settings
+            .result_attributes
+            .iter()
+            .map(AttributeObject::from)
+            .collect()
+    }
+
+    /// 見込レベル.
+    async fn prospect_levels(&self) -> &[String] {
+        &self.0.settings.prospect_levels
+    }
+
+    /// メモ定型文.
+    async fn memo_templates(&self) -> &[String] {
+        &self.0.settings.memo_templates
+    }
+
+    /// CMP-7: report settings.
+    async fn report(&self) -> ReportObject {
+        let r = &self.0.settings.report;
+        ReportObject {
+            enabled: r.enabled,
+            subject: r.subject.clone(),
+            header: r.header.clone(),
+            footer: r.footer.clone(),
+            addresses: r.addresses.clone(),
+            recipient_user_ids: r.recipient_user_ids.clone(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct StatusObject {
+    name: String,
+    /// One of the six statuses every campaign has (cannot be renamed or removed).
+    fixed: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct AttributeObject {
+    name: String,
+    /// checkbox, radio, pulldown or text.
+    kind: String,
+    choices: Vec<String>,
+}
+
+impl From<&Attribute> for AttributeObject {
+    fn from(a: &Attribute) -> Self {
+        let kind = match a.kind {
+            AttributeKind::Checkbox => "checkbox",
+            AttributeKind::Radio => "radio",
+            AttributeKind::Pulldown => "pulldown",
+            AttributeKind::Text => "text",
+        };
+        Self {
+            name: a.name.clone(),
+            kind: kind.to_string(),
+            choices: a.choices.clone(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ReportObject {
+    enabled: bool,
+    subject: String,
+    header: String,
+    footer: String,
+    addresses: Vec<String>,
+    recipient_user_ids: Vec<u64>,
+}
+
+#[derive(InputObject)]
+pub struct AttributeInput {
+    name: String,
+    /// checkbox, radio, pulldown or text.
+    kind: String,
+    #[graphql(default)]
+    choices: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct ReportInput {
+    enabled: bool,
+    #[graphql(default)]
+    subject: String,
+    #[graphql(default)]
+    header: String,
+    #[graphql(default)]
+    footer: String,
+    #[graphql(default)]
+    addresses: Vec<String>,
+    #[graphql(default)]
+    recipient_user_ids: Vec<u64>,
+}
+
+fn parse_kind(text: &str) -> Result<AttributeKind, ApiError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "checkbox" => Ok(AttributeKind::Checkbox),
+        "radio" => Ok(AttributeKind::Radio),
+        "pulldown" => Ok(AttributeKind::Pulldown),
+        "text" => Ok(AttributeKind::Text),
+        _ => Err(ApiError::new(
+            "ATTRIBUTE_KIND_UNKNOWN",
+            format!(
+                "属性の種類「{text}」はありません。checkbox, radio, pulldown, text のいずれかを指定してください (attribute kind {text:?} is unknown: use checkbox, radio, pulldown or text)"
+            ),
+        )),
+    }
+}
+
+fn parse_target(text: &str) -> Result<AttributeTarget, ApiError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "customer" => Ok(AttributeTarget::Customer),
+        "result" => Ok(AttributeTarget::Result),
+        _ => Err(ApiError::new(
+            "ATTRIBUTE_TARGET_UNKNOWN",
+            format!(
+                "「{text}」は customer(顧客属性)か result(結果属性)で指定してください (target {text:?} is unknown: use customer or result)"
+            ),
+        )),
+    }
 }
 
 /// What a campaign mutation returns: the campaign as it is now, and the log position written.
@@ -73,6 +243,17 @@ impl CampaignQuery {
                 .cloned()
                 .map(CampaignObject)
                 .collect()
+        }))
+    }
+
+    /// CMP-1: the tenant's contracted numbers (number pickers show numbers, not campaigns).
+    async fn contracted_numbers(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let (request, _) = authorize(ctx, Capability::CampaignView)?;
+        Ok(state(ctx).engine.read(|m| {
+            m.directory
+                .tenant(&request.tenant_id)
+                .map(|t| t.contracted_numbers.clone())
+                .unwrap_or_default()
         }))
     }
 
@@ -117,6 +298,132 @@ impl CampaignMutation {
 
 #[Object]
 impl CampaignMutation {
+    /// CMP-1: the main caller number and the sub caller numbers, from the tenant's contracted
+    /// numbers (`contractedNumbers`). `main: null` clears it (calls stop, CMP-2).
+    async fn set_caller_numbers(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        main: Option<String>,
+        subs: Vec<String>,
+    ) -> Result<CampaignPayload> {
+        let (request, _) = authorize(ctx, Capability::CampaignEdit)?;
+        let contracted = state(ctx).engine.read(|m| {
+            m.directory
+                .tenant(&request.tenant_id)
+                .map(|t| t.contracted_numbers.clone())
+                .unwrap_or_default()
+        });
+        self.run(ctx, id, |tenant_id| CampaignCommand::SetCallerNumbers {
+            tenant_id,
+            main,
+            subs,
+            contracted,
+        })
+        .await
+    }
+
+    /// CMP-3: the custom statuses (the six fixed ones always come first).
+    async fn set_statuses(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        custom: Vec<String>,
+    ) -> Result<CampaignPayload> {
+        self.run(ctx, id, |tenant_id| CampaignCommand::SetStatuses {
+            tenant_id,
+            custom,
+        })
+        .await
+    }
+
+    /// CMP-4: the customer (`target: "customer"`) or result (`"result"`) attributes.
+    async fn set_attributes(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        target: String,
+        attributes: Vec<AttributeInput>,
+    ) -> Result<CampaignPayload> {
+        authorize(ctx, Capability::CampaignEdit)?;
+        let target = parse_target(&target)?;
+        let attributes = attributes
+            .into_iter()
+            .map(|a| {
+                Ok(Attribute {
+                    kind: parse_kind(&a.kind)?,
+                    name: a.name,
+                    choices: a.choices,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        self.run(ctx, id, |tenant_id| CampaignCommand::SetAttributes {
+            tenant_id,
+            target,
+            attributes,
+        })
+        .await
+    }
+
+    async fn set_prospect_levels(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        levels: Vec<String>,
+    ) -> Result<CampaignPayload> {
+        self.run(ctx, id, |tenant_id| CampaignCommand::SetProspectLevels {
+            tenant_id,
+            levels,
+        })
+        .await
+    }
+
+    async fn set_memo_templates(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        templates: Vec<String>,
+    ) -> Result<CampaignPayload> {
+        self.run(ctx, id, |tenant_id| CampaignCommand::SetMemoTemplates {
+            tenant_id,
+            templates,
+        })
+        .await
+    }
+
+    /// CMP-7: report settings; recipient users must be users of the tenant.
+    async fn set_report_settings(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        input: ReportInput,
+    ) -> Result<CampaignPayload> {
+        let (request, _) = authorize(ctx, Capability::CampaignEdit)?;
+        let unknown = state(ctx).engine.read(|m| {
+            input
+                .recipient_user_ids
+                .iter()
+                .copied()
+                .find(|u| m.directory.active_user(&request.tenant_id, *u).is_none())
+        });
+        if let Some(user) = unknown {
+            return Err(ApiError::not_found("報告先ユーザー", &user.to_string()).into());
+        }
+        let report = ReportSettings {
+            enabled: input.enabled,
+            subject: input.subject,
+            header: input.header,
+            footer: input.footer,
+            addresses: input.addresses,
+            recipient_user_ids: input.recipient_user_ids,
+        };
+        self.run(ctx, id, |tenant_id| CampaignCommand::SetReport {
+            tenant_id,
+            report,
+        })
+        .await
+    }
+
     /// Creates an active campaign (CMP-1).
     async fn create_campaign(&self, ctx: &Context<'_>, name: String) -> Result<CampaignPayload> {
         let id = uuid::Uuid::now_v7().to_string();

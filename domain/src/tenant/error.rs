@@ -62,6 +62,8 @@ pub enum TenantError {
     QuotaBelowUsers { quota: u32, active: usize },
     #[error(transparent)]
     Settings(#[from] SecuritySettingsError),
+    #[error("契約番号が正しくありません: {0}")]
+    BadNumber(crate::list::phone::PhoneError),
 }
 
 impl DomainError for TenantError {
@@ -69,6 +71,7 @@ impl DomainError for TenantError {
         match self {
             Self::Name(e) => e.code(),
             Self::Settings(e) => e.code(),
+            Self::BadNumber(e) => e.code(),
             Self::NotFound | Self::UserNotFound { .. } => "NOT_FOUND",
             Self::AlreadyExists => "ALREADY_EXISTS",
             Self::UsernameTaken { .. } => "USERNAME_TAKEN",

@@ -49,6 +49,11 @@ pub enum TenantEvent {
     UserQuotaSet {
         quota: Option<u32>,
     },
+    /// CMP-1: the tenant's contracted caller numbers (national digits), the pool campaigns
+    /// take their caller numbers from.
+    ContractedNumbersSet {
+        numbers: Vec<String>,
+    },
     /// SEC-1..3 and the password policy, as a whole.
     SecuritySettingsChanged {
         settings: SecuritySettings,
@@ -66,6 +71,7 @@ impl DomainEvent for TenantEvent {
             Self::UserRoleChanged { .. } => "UserRoleChanged",
             Self::UserDeleted { .. } => "UserDeleted",
             Self::UserQuotaSet { .. } => "UserQuotaSet",
+            Self::ContractedNumbersSet { .. } => "ContractedNumbersSet",
             Self::SecuritySettingsChanged { .. } => "SecuritySettingsChanged",
         }
         .to_string()

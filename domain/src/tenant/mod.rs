@@ -76,6 +76,10 @@ pub enum TenantCommand {
     SetUserQuota {
         quota: Option<u32>,
     },
+    /// CMP-1: the contracted caller numbers (a contract setting, like the user quota).
+    SetContractedNumbers {
+        numbers: Vec<String>,
+    },
     /// SEC-1..3: replaces the security settings (the api checks the caller is MGR).
     ChangeSecuritySettings {
         settings: SecuritySettings,
@@ -303,6 +307,20 @@ impl Tenant {
                     vec![TenantEvent::UserQuotaSet { quota }]
                 }
             }
+            TenantCommand::SetContractedNumbers { numbers } => {
+                let mut out: Vec<String> = Vec::with_capacity(numbers.len());
+                for raw in &numbers {
+                    let n = crate::list::phone::normalise(raw)
+                        .map_err(TenantError::BadNumber)?
+                        .number
+                        .as_str()
+                        .to_string();
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+                vec![TenantEvent::ContractedNumbersSet { numbers: out }]
+            }
             TenantCommand::ChangeSecuritySettings { settings } => {
                 settings.validate()?;
                 if settings == self.security {
@@ -381,6 +399,7 @@ impl Aggregate for Tenant {
                 }
             }
             TenantEvent::UserQuotaSet { quota } => self.user_quota = quota,
+            TenantEvent::ContractedNumbersSet { .. } => {}
             TenantEvent::SecuritySettingsChanged { settings } => self.security = settings,
         }
     }
