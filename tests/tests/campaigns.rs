@@ -110,6 +110,27 @@ async fn cmp_campaign_configuration(kind: StoreKind) {
     assert_eq!(error_code(&refused), "FORBIDDEN");
     assert!(message(&refused).contains("campaign_edit"));
     server.stop().await;
+
+    // The operator sets the contract from the command line.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kaden-under-test"));
+    cmd.args(["admin", "contract", "--user-quota", "10", "--numbers", "06-1111-2222, 03-1234-5678", "--data-dir"]).arg(&place.dir).env("KADEN_LOG", "warn");
+    match &place.database_url {
+        Some(url) => cmd.env("KADEN_DATABASE_URL", url),
+        None => cmd.env_remove("KADEN_DATABASE_URL"),
+    };
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("users 2 of 10; contracted numbers: 0611112222, 0312345678"), "{stdout}");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kaden-under-test"));
+    cmd.args(["admin", "contract", "--user-quota", "1", "--data-dir"]).arg(&place.dir).env("KADEN_LOG", "warn");
+    match &place.database_url {
+        Some(url) => cmd.env("KADEN_DATABASE_URL", url),
+        None => cmd.env_remove("KADEN_DATABASE_URL"),
+    };
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("USER_QUOTA_TOO_LOW"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
