@@ -29,6 +29,12 @@ fn probes() -> Vec<(Capability, Probe)> {
         (Capability::SecuritySettings, Probe::Graphql("{ securitySettings { minPasswordLength } }")),
         (Capability::AccessLogView, Probe::Graphql("{ accessLog(first: 1) { hasNextPage } }")),
         (Capability::AccessLogExport, Probe::Get("/access-log.csv")),
+        (Capability::ListView, Probe::Graphql("{ folders { id } }")),
+        (Capability::ListEdit, Probe::Graphql("mutation { renameFolder(id: 999, name: \"x\") { __typename } }")),
+        (Capability::CsvExport, Probe::Get("/api/folders/999/export")),
+        (Capability::DncView, Probe::Graphql("{ dncRegistrations { __typename } }")),
+        (Capability::DncRegister, Probe::Graphql("mutation { registerDnc(numbers: [\"abc\"]) { __typename } }")),
+        (Capability::DncEdit, Probe::Graphql("mutation { unregisterDnc(ids: [999]) { __typename } }")),
     ]
 }
 
