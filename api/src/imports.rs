@@ -433,14 +433,15 @@ pub async fn write_rows(
             seq += 1;
             events.push(serialize(created, seq)?);
         }
-        for (i, chunk) in decision.chunks.iter().enumerate() {
+        // Each chunk is dropped as soon as it is serialized, so the rows are held once more at most.
+        for (i, chunk) in decision.chunks.into_iter().enumerate() {
             events.push(SerializedEvent {
                 aggregate_id: decision.rows_stream.clone(),
                 sequence: i + 1,
                 aggregate_type: FOLDER_ROWS_TYPE.to_owned(),
                 event_type: kaden_domain::folder::FolderRowsEvent::EVENT_TYPE.to_owned(),
                 event_version: "1".to_owned(),
-                payload: serde_json::to_value(chunk)
+                payload: serde_json::to_value(&chunk)
                     .map_err(|_| ApiError::internal(&ctx.request_id))?,
                 metadata: metadata.clone(),
             });
@@ -449,7 +450,6 @@ pub async fn write_rows(
             seq += 1;
             events.push(serialize(added, seq)?);
         }
-        drop(decision.chunks);
         match app.store.append(&events).await {
             Ok(position) => {
                 drop(events);

@@ -301,6 +301,21 @@ impl TenantFolders {
             .collect()
     }
 
+    /// The folders an operator may pick (LST-1): permitted AND active AND in an active
+    /// campaign (`campaign_active` answers the last).
+    pub fn visible_to(
+        &self,
+        user_id: u64,
+        campaign_active: impl Fn(&str) -> bool,
+    ) -> Vec<&FolderView> {
+        self.folders
+            .values()
+            .filter(|f| {
+                f.active && f.permitted_users.contains(&user_id) && campaign_active(&f.campaign_id)
+            })
+            .collect()
+    }
+
     /// Numbers held more than once (LST-6), optionally only those touching one folder.
     pub fn duplicates(&self, folder: Option<u32>) -> Vec<Duplicate> {
         let mut out: Vec<Duplicate> = self

@@ -157,3 +157,25 @@ fn lst_9_progress_counts_registered_and_worked() {
     let f = m.folder("t", 1).unwrap();
     assert_eq!((f.registered, f.worked, f.progress()), (3, 0, 0.0));
 }
+
+#[test]
+fn lst_1_operators_see_permitted_active_folders_of_active_campaigns() {
+    let mut m = model();
+    let mut changes = Vec::new();
+    let permit = FolderEvent::PermittedUsersSet { users: vec![5] };
+    m.apply(
+        &event("t", "t:1", folder_event(permit.clone())),
+        &mut changes,
+    );
+    m.apply(&event("t", "t:2", folder_event(permit)), &mut changes);
+    let t = m.tenant("t").unwrap();
+    let numbers = |v: Vec<&FolderView>| v.iter().map(|f| f.number).collect::<Vec<_>>();
+    assert_eq!(numbers(t.visible_to(5, |_| true)), [1, 2]);
+    assert!(t.visible_to(6, |_| true).is_empty(), "not permitted");
+    assert!(t.visible_to(5, |_| false).is_empty(), "campaign inactive");
+    m.apply(
+        &event("t", "t:2", folder_event(FolderEvent::Deactivated)),
+        &mut changes,
+    );
+    assert_eq!(numbers(m.tenant("t").unwrap().visible_to(5, |_| true)), [1]);
+}
