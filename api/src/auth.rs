@@ -204,6 +204,23 @@ pub async fn login(
     result.map_err(|(_, error)| error)
 }
 
+/// Stores a refused login and waits until the read models count it, so the very next attempt
+/// on this node sees it (login throttling).
+async fn record_refusal(
+    app: &AppState,
+    session_id: &str,
+    refuse: SessionCommand,
+    ctx: &RequestContext,
+) -> Result<(), ApiError> {
+    if let Some(position) = app.commands.session(session_id, refuse, ctx).await? {
+        app.engine
+            .wait_for(position, Duration::from_secs(10))
+            .await
+            .map_err(|e| ApiError::lagging(&e))?;
+    }
+    Ok(())
+}
+
 async fn login_checked(
     app: &AppState,
     ctx: &RequestContext,
@@ -227,8 +244,7 @@ async fn login_checked(
             username: username.to_string(),
             reason: LoginRefusal::Throttled,
         };
-        app.commands
-            .session(&session_id, refuse, ctx)
+        record_refusal(app, &session_id, refuse, ctx)
             .await
             .map_err(|e| (user_id, e))?;
         return Err((user_id, throttled(app, retry)));
@@ -249,8 +265,7 @@ async fn login_checked(
             username: username.to_string(),
             reason,
         };
-        app.commands
-            .session(&session_id, refuse, ctx)
+        record_refusal(app, &session_id, refuse, ctx)
             .await
             .map_err(|e| (user_id, e))?;
         return Err((user_id, ApiError::bad_login()));

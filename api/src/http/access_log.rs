@@ -6,14 +6,14 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use kaden_domain::access::{Capability, Outcome, check};
+use kaden_domain::access::{Capability, Outcome};
 use kaden_domain::list::export::{CsvExport, ExportEncoding, OnUnmappable};
 
-use super::authenticate;
+use super::guard::guard;
 use crate::app::App;
-use crate::audit::{self, SearchArgs};
+use crate::audit::SearchArgs;
 use crate::error::ApiError;
 
 /// The export's columns.
@@ -30,17 +30,6 @@ pub const HEADER: [&str; 10] = [
     "ハッシュ",
 ];
 
-fn refusal(error: &ApiError) -> Response {
-    let status = match error.code {
-        "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
-        "BAD_TIME" | "BAD_OUTCOME" => StatusCode::BAD_REQUEST,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::FORBIDDEN,
-    };
-    let body = serde_json::json!({"code": error.code, "message": error.message});
-    (status, axum::Json(body)).into_response()
-}
-
 pub async fn export_csv(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -49,82 +38,22 @@ pub async fn export_csv(
 ) -> Response {
     // A download link cannot send a header, so no CSRF check: the session cookie is
     // SameSite=Strict and a foreign page cannot read the answer anyway.
-    let ctx = authenticate(&app, &headers, peer.ip(), false);
-    let state = &app.state;
-    let operation = "download access-log.csv";
-    let screened = match crate::security::screen(state, ctx).await {
-        Ok(s) => s,
-        Err((ctx, error)) => {
-            state.access.record(audit::draft(
-                &ctx,
-                None,
-                operation,
-                Outcome::Refused,
-                error.code,
-            ));
-            return refusal(&error);
-        }
+    let guarded = match guard(
+        &app,
+        &headers,
+        peer,
+        Capability::AccessLogExport,
+        false,
+        "download access-log.csv",
+    )
+    .await
+    {
+        Ok(g) => g,
+        Err(refused) => return refused,
     };
-    let ctx = screened.ctx;
-    let who = screened.who.clone();
-    let who_ref = who.as_ref().map(|(id, name)| (*id, name.as_str()));
-    let result = (|| {
-        let user = ctx.user()?;
-        check(user.role, Capability::AccessLogExport)?;
-        let filter = args.filter(state.settings.time_zone)?;
-        let zone = state.settings.time_zone;
-        let mut csv = CsvExport::new(
-            Vec::new(),
-            ExportEncoding::Utf8Bom,
-            OnUnmappable::Substitute,
-            &HEADER,
-        )
-        .map_err(|_| ApiError::internal(&ctx.request_id))?;
-        let rows = state.engine.read(|m| {
-            m.access_log
-                .all(&ctx.tenant_id, &filter)
-                .map(|v| {
-                    let e = &v.entry;
-                    let name = e
-                        .user_id
-                        .and_then(|id| m.directory.user(&ctx.tenant_id, id))
-                        .map(|u| u.display_name.clone())
-                        .unwrap_or_default();
-                    [
-                        e.seq.to_string(),
-                        e.at.with_timezone(&zone)
-                            .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
-                        e.user_id.map(|id| id.to_string()).unwrap_or_default(),
-                        e.username.clone(),
-                        name,
-                        e.operation.clone(),
-                        e.address.clone(),
-                        e.outcome.name().to_string(),
-                        e.detail.clone(),
-                        v.hash.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>()
-        });
-        let count = rows.len();
-        for row in rows {
-            csv.write_row(row)
-                .map_err(|_| ApiError::internal(&ctx.request_id))?;
-        }
-        let (bytes, _) = csv
-            .finish()
-            .map_err(|_| ApiError::internal(&ctx.request_id))?;
-        Ok::<_, ApiError>((bytes, count))
-    })();
-    match result {
+    match csv(&app, &guarded.ctx, &args) {
         Ok((bytes, count)) => {
-            state.access.record(audit::draft(
-                &ctx,
-                who_ref,
-                operation,
-                Outcome::Success,
-                &format!("{count} rows"),
-            ));
+            guarded.record(&app, Outcome::Success, &format!("{count} rows"));
             let mut response = bytes.into_response();
             let h = response.headers_mut();
             h.insert(
@@ -138,20 +67,56 @@ pub async fn export_csv(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(error) => {
-            let outcome = if error.code == "FORBIDDEN"
-                || error.code == "UNAUTHENTICATED"
-                || error.code == "PASSWORD_EXPIRED"
-                || error.code == "SESSION_EXPIRED"
-            {
-                Outcome::Refused
-            } else {
-                Outcome::Failure
-            };
-            state
-                .access
-                .record(audit::draft(&ctx, who_ref, operation, outcome, error.code));
-            refusal(&error)
-        }
+        Err(error) => guarded.fail(&app, &error),
     }
+}
+
+fn csv(
+    app: &App,
+    ctx: &crate::commands::RequestContext,
+    args: &SearchArgs,
+) -> Result<(Vec<u8>, usize), ApiError> {
+    let state = &app.state;
+    let zone = state.settings.time_zone;
+    let filter = args.filter(zone)?;
+    let internal = |_| ApiError::internal(&ctx.request_id);
+    let mut csv = CsvExport::new(
+        Vec::new(),
+        ExportEncoding::Utf8Bom,
+        OnUnmappable::Substitute,
+        &HEADER,
+    )
+    .map_err(internal)?;
+    let rows = state.engine.read(|m| {
+        m.access_log
+            .all(&ctx.tenant_id, &filter)
+            .map(|v| {
+                let e = &v.entry;
+                let name = e
+                    .user_id
+                    .and_then(|id| m.directory.user(&ctx.tenant_id, id))
+                    .map(|u| u.display_name.clone())
+                    .unwrap_or_default();
+                [
+                    e.seq.to_string(),
+                    e.at.with_timezone(&zone)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                    e.user_id.map(|id| id.to_string()).unwrap_or_default(),
+                    e.username.clone(),
+                    name,
+                    e.operation.clone(),
+                    e.address.clone(),
+                    e.outcome.name().to_string(),
+                    e.detail.clone(),
+                    v.hash.clone(),
+                ]
+            })
+            .collect::<Vec<_>>()
+    });
+    let count = rows.len();
+    for row in rows {
+        csv.write_row(row).map_err(internal)?;
+    }
+    let (bytes, _) = csv.finish().map_err(internal)?;
+    Ok((bytes, count))
 }
