@@ -86,7 +86,7 @@ async fn dnc_register_search_edit_unregister(kind: StoreKind) {
     );
 
     // DNC-3 by CSV: all or nothing.
-    let before = server.app.state.store.head().await.unwrap();
+    let before = server.domain_head().await;
     let bad = "電話番号\n0312345679\nabc\n09012345678\n"
         .as_bytes()
         .to_vec();
@@ -105,7 +105,7 @@ async fn dnc_register_search_edit_unregister(kind: StoreKind) {
     );
     assert_eq!(body["errors"][0]["line"], 3);
     assert_eq!(
-        server.app.state.store.head().await.unwrap(),
+        server.domain_head().await,
         before,
         "ERR-2: nothing registered"
     );
@@ -167,7 +167,7 @@ async fn dnc_register_search_edit_unregister(kind: StoreKind) {
         permission(&admin, &autumn, "09099998888").await["allowed"],
         false
     );
-    let before = server.app.state.store.head().await.unwrap();
+    let before = server.domain_head().await;
     let taken = admin.gql("mutation { editDnc(id: 3, number: \"0312345678\", allCampaigns: true) { totalCount } }", json!({})).await;
     assert_eq!(error_code(&taken), "DNC_ALREADY_REGISTERED");
     let none = admin
@@ -194,11 +194,7 @@ async fn dnc_register_search_edit_unregister(kind: StoreKind) {
         )
         .await;
     assert_eq!(error_code(&missing), "NOT_FOUND");
-    assert_eq!(
-        server.app.state.store.head().await.unwrap(),
-        before,
-        "refusals write nothing"
-    );
+    assert_eq!(server.domain_head().await, before, "refusals write nothing");
 
     // Unregister one, then all.
     let one = admin

@@ -64,7 +64,7 @@ async fn campaign(admin: &Client, name: &str) -> String {
 }
 
 async fn head(server: &TestServer) -> String {
-    server.app.state.store.head().await.unwrap().to_string()
+    server.domain_head().await.to_string()
 }
 
 async fn customers(admin: &Client, folder: u64, conditions: Value) -> Value {
@@ -345,6 +345,55 @@ async fn lst_3_every_bad_row_reported_nothing_written(kind: StoreKind) {
         before,
         "ERR-2: refusals leave the store unchanged"
     );
+
+    // USR-6: SV views lists but does not import or edit them; OP does not manage lists.
+    for (name, role) in [("sv1", "SV"), ("op1", "OP")] {
+        admin
+            .ok(
+                "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }",
+                json!({"i": {"username": name, "displayName": name, "role": role, "password": "blue-violin-harbour-42"}}),
+            )
+            .await;
+    }
+    let mut sv = server.client();
+    sv.login("sv1", "blue-violin-harbour-42").await;
+    let mut op = server.client();
+    op.login("op1", "blue-violin-harbour-42").await;
+    let before = head(&server).await;
+    assert!(
+        sv.gql("{ folders { id } }", json!({}))
+            .await
+            .get("errors")
+            .is_none()
+    );
+    let (status, body) = upload(
+        &server,
+        &sv,
+        "/api/folders/import/preview",
+        &fields,
+        b"a".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("FORBIDDEN")),
+        "{body}"
+    );
+    let create = sv.gql("mutation($c: String!) { createFolder(campaignId: $c, name: \"x\", columns: [\"電話番号\"]) { position } }", json!({"c": spring})).await;
+    assert_eq!(error_code(&create), "FORBIDDEN");
+    assert_eq!(
+        error_code(&op.gql("{ folders { id } }", json!({})).await),
+        "FORBIDDEN"
+    );
+    let export = op
+        .http
+        .get(server.url("/api/folders/1/export"))
+        .bearer_auth(op.token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status().as_u16(), 403);
+    assert_eq!(head(&server).await, before, "refused roles write nothing");
     server.stop().await;
 }
 

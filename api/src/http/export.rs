@@ -105,7 +105,7 @@ pub async fn folder_export(
 ) -> Response {
     // A download link cannot send a header, so no CSRF check: the session cookie is
     // SameSite=Strict and a foreign page cannot read the answer.
-    let (ctx, _) = match user_for(&app, &headers, peer, Capability::CsvExport, false) {
+    let (ctx, _) = match user_for(&app, &headers, peer, Capability::CsvExport, false).await {
         Ok(v) => v,
         Err(e) => return error_response(&e),
     };

@@ -30,8 +30,10 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// The HTTP status of an error code.
 pub(crate) fn status_of(code: &str) -> StatusCode {
     match code {
-        "UNAUTHENTICATED" | "CSRF_TOKEN_MISSING" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "UNAUTHENTICATED" | "CSRF_TOKEN_MISSING" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" | "ADDRESS_NOT_ALLOWED" | "PASSWORD_EXPIRED" | "PASSWORD_CHANGE_REQUIRED" => {
+            StatusCode::FORBIDDEN
+        }
         "NOT_FOUND" | "PREVIEW_NOT_FOUND" | "CAMPAIGN_NOT_FOUND" => StatusCode::NOT_FOUND,
         "UPLOAD_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
         "CONFLICT_RETRY" => StatusCode::CONFLICT,
@@ -52,8 +54,9 @@ fn refusal_response(refusal: Refusal) -> Response {
     (status_of(refusal.code), Json(refusal)).into_response()
 }
 
-/// The user behind an HTTP request, if their role has `capability`.
-pub(crate) fn user_for(
+/// The user behind an HTTP request after the SEC-1..3 screen (address, idle logout, password
+/// age), if their role has `capability`.
+pub(crate) async fn user_for(
     app: &App,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -61,6 +64,10 @@ pub(crate) fn user_for(
     check_csrf: bool,
 ) -> Result<(RequestContext, AuthUser), ApiError> {
     let ctx = authenticate(app, headers, peer.ip(), check_csrf);
+    let ctx = match crate::security::screen(&app.state, ctx).await {
+        Ok(screened) => screened.ctx,
+        Err((_, error)) => return Err(error),
+    };
     let user = ctx.user()?.clone();
     check(user.role, capability)?;
     Ok((ctx, user))
@@ -154,7 +161,7 @@ pub async fn preview(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true) {
+    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true).await {
         Ok(v) => v,
         Err(e) => return error_response(&e),
     };
@@ -214,7 +221,7 @@ pub async fn commit(
     headers: HeaderMap,
     Json(body): Json<CommitBody>,
 ) -> Response {
-    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true) {
+    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true).await {
         Ok(v) => v,
         Err(e) => return error_response(&e),
     };
@@ -240,7 +247,7 @@ pub async fn dnc_import(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let (ctx, _) = match user_for(&app, &headers, peer, Capability::DncRegister, true) {
+    let (ctx, _) = match user_for(&app, &headers, peer, Capability::DncRegister, true).await {
         Ok(v) => v,
         Err(e) => return error_response(&e),
     };
