@@ -1,7 +1,7 @@
 //! List folders end to end on both stores (SPEC LST-1..9, EXP-1, ERR-1/2): HTTP upload with
 //! preview and commit, GraphQL folder operations, search, duplicates, export.
 
-use kaden_tests::{Client, StoreKind, TestServer, TestStore, error_code};
+use kaden_tests::{Client, StoreKind, Subscription, TestServer, TestStore, error_code};
 use serde_json::{Value, json};
 
 const FOLDER: &str = "folder { id name active registeredCount workCount progress columns { name displayName isPhone } } position";
@@ -425,6 +425,33 @@ async fn lst_8_folder_operations(kind: StoreKind) {
     assert_eq!(
         added["addCustomers"],
         json!({"count": 2, "firstCustomerId": "001-001", "lastCustomerId": "001-002", "folder": {"registeredCount": 2}})
+    );
+    // LST-9 progress is live: a subscriber sees the registered count change.
+    let mut sub = Subscription::open(
+        &server,
+        admin.token.as_deref(),
+        "subscription { folderChanged { id registeredCount workCount progress } }",
+    )
+    .await;
+    admin
+        .ok("mutation { addCustomers(folderId: 1, columns: [\"電話番号\", \"会社名\"], rows: [[\"0311112224\", \"D社\"]]) { count } }", json!({}))
+        .await;
+    let pushed = sub.next_message().await.expect("folderChanged");
+    assert_eq!(
+        pushed["payload"]["data"]["folderChanged"],
+        json!({"id": 1, "registeredCount": 3, "workCount": 0, "progress": 0.0}),
+        "{pushed}"
+    );
+    admin
+        .ok(
+            "mutation { deleteCustomers(ids: [\"001-003\"]) { deleted } }",
+            json!({}),
+        )
+        .await;
+    let pushed = sub.next_message().await.expect("folderChanged");
+    assert_eq!(
+        pushed["payload"]["data"]["folderChanged"]["registeredCount"],
+        2
     );
     let bad = admin.gql("mutation { addCustomers(folderId: 1, columns: [\"電話番号\", \"会社名\"], rows: [[\"abc\", \"x\"]]) { count } }", json!({})).await;
     assert_eq!(error_code(&bad), "IMPORT_REFUSED", "{bad}");

@@ -54,6 +54,14 @@ pub struct FolderObject {
 
 impl FolderObject {
     fn new(ctx: &Context<'_>, f: &FolderView) -> Self {
+        Self::with_times(
+            f,
+            local_time(ctx, f.created_at),
+            local_time(ctx, f.updated_at),
+        )
+    }
+
+    fn with_times(f: &FolderView, created_at: String, updated_at: String) -> Self {
         Self {
             id: f.number,
             name: f.name.clone(),
@@ -72,8 +80,8 @@ impl FolderObject {
             registered_count: f.registered,
             work_count: f.worked,
             progress: f.progress(),
-            created_at: local_time(ctx, f.created_at),
-            updated_at: local_time(ctx, f.updated_at),
+            created_at,
+            updated_at,
         }
     }
 }
@@ -666,5 +674,50 @@ impl FolderMutation {
             deleted: count,
             position: position_text(position),
         })
+    }
+}
+
+#[derive(Default)]
+pub struct FolderSubscription;
+
+#[async_graphql::Subscription]
+impl FolderSubscription {
+    /// Every change to one of the tenant's folders (settings, customers added or deleted), as
+    /// the folder is after it: progress (LST-9) live.
+    async fn folder_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl futures::Stream<Item = FolderObject> + use<>> {
+        use futures::StreamExt;
+        let (request, _) = authorize(ctx, Capability::ListView)?;
+        let tenant = request.tenant_id.clone();
+        let app = state(ctx).clone();
+        let closing = app.closing();
+        let zone = app.settings.time_zone;
+        let stream = tokio_stream::wrappers::BroadcastStream::new(app.engine.subscribe())
+            .filter_map(move |change| {
+                let found = match change.as_deref() {
+                    Ok(kaden_projections::Change::Folder { tenant_id, folder })
+                        if *tenant_id == tenant =>
+                    {
+                        app.engine.read(|m| {
+                            m.folders.folder(tenant_id, *folder).map(|f| {
+                                let local = |at: chrono::DateTime<chrono::Utc>| {
+                                    at.with_timezone(&zone)
+                                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                                };
+                                FolderObject::with_times(f, local(f.created_at), local(f.updated_at))
+                            })
+                        })
+                    }
+                    Ok(_) => None,
+                    Err(error) => {
+                        tracing::warn!(%error, "folder subscriber fell behind; some changes were not sent");
+                        None
+                    }
+                };
+                futures::future::ready(found)
+            });
+        Ok(stream.take_until(closing))
     }
 }
