@@ -34,6 +34,12 @@ pub struct AppState {
     pub commands: Commands,
     pub metrics: Metrics,
     pub login_limiter: LoginLimiter,
+    /// List import previews waiting for their commit (LST-2).
+    pub previews: crate::imports::Previews,
+    /// The access-log batcher (AUD-1).
+    pub access: crate::audit::AccessRecorder,
+    /// Last activity per session on this node (SEC-1 idle logout).
+    pub activity: crate::security::Activity,
     stop: watch::Sender<bool>,
     closing: watch::Sender<bool>,
 }
@@ -80,6 +86,7 @@ impl App {
         );
         let (stop, stop_rx) = watch::channel(false);
         tokio::spawn(Arc::clone(&engine).follow(store.clone(), stopped(stop_rx.clone())));
+        let (access, access_inbox) = crate::audit::AccessRecorder::new();
         let state = Arc::new(AppState {
             commands: Commands::new(&store),
             settings,
@@ -87,16 +94,21 @@ impl App {
             engine,
             metrics: Metrics::default(),
             login_limiter: LoginLimiter::new(),
+            previews: crate::imports::Previews::default(),
+            access,
+            activity: crate::security::Activity::new(),
             stop,
             closing: watch::channel(false).0,
         });
         tokio::spawn(save_snapshots(Arc::clone(&state), stop_rx));
+        tokio::spawn(crate::audit::run(Arc::clone(&state), access_inbox));
         let schema = build_schema(Arc::clone(&state));
         Ok(Self { state, schema })
     }
 
     /// Stops following the log, saves a read-model snapshot, closes the store.
     pub async fn shutdown(&self) {
+        self.state.access.close().await;
         self.state.stop.send_replace(true);
         if let Err(error) = self.state.save_snapshot().await {
             tracing::warn!(%error, "could not save the read-model snapshot at shutdown");

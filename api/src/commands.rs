@@ -7,7 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 use cqrs_es::{Aggregate, AggregateError};
 use kaden_domain::access::Role;
+use kaden_domain::access_log::AccessLog;
 use kaden_domain::campaign::Campaign;
+use kaden_domain::dnc::DncRegistry;
+use kaden_domain::folder::ListFolder;
 use kaden_domain::error::DomainError;
 use kaden_domain::metadata::{EventMetadata, TenantId};
 use kaden_domain::session::Session;
@@ -90,6 +93,9 @@ pub struct Commands {
     campaign: Cqrs<Campaign>,
     tenant: Cqrs<Tenant>,
     session: Cqrs<Session>,
+    folder: Cqrs<ListFolder>,
+    dnc: Cqrs<DncRegistry>,
+    access_log: Cqrs<AccessLog>,
 }
 
 /// Attempts for a command whose aggregate was changed concurrently.
@@ -101,6 +107,9 @@ impl Commands {
             campaign: store.cqrs(),
             tenant: store.cqrs(),
             session: store.cqrs(),
+            folder: store.cqrs(),
+            dnc: store.cqrs(),
+            access_log: crate::audit::access_log_cqrs(store),
         }
     }
 
@@ -129,6 +138,35 @@ impl Commands {
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
         execute(&self.session, id, cmd, ctx).await
+    }
+
+    /// A list folder's small commands (imports go through `crate::imports`).
+    pub async fn folder(
+        &self,
+        id: &str,
+        cmd: <ListFolder as Aggregate>::Command,
+        ctx: &RequestContext,
+    ) -> Result<Option<LogPosition>, ApiError> {
+        execute(&self.folder, id, cmd, ctx).await
+    }
+
+    /// The tenant's do-not-call registry (aggregate id = tenant id).
+    pub async fn dnc(
+        &self,
+        id: &str,
+        cmd: <DncRegistry as Aggregate>::Command,
+        ctx: &RequestContext,
+    ) -> Result<Option<LogPosition>, ApiError> {
+        execute(&self.dnc, id, cmd, ctx).await
+    }
+
+    pub async fn access_log(
+        &self,
+        id: &str,
+        cmd: <AccessLog as Aggregate>::Command,
+        ctx: &RequestContext,
+    ) -> Result<Option<LogPosition>, ApiError> {
+        execute(&self.access_log, id, cmd, ctx).await
     }
 }
 

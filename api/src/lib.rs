@@ -6,24 +6,34 @@
 //! - `config`: typed settings from flags, `KADEN_*` variables and a TOML file.
 //! - `store`: the event store (PostgreSQL, SQLite) behind cqrs-es, with the global log.
 //! - `commands`: runs commands with event metadata, retries conflicts, returns log positions.
+//! - `contract`: `kaden admin contract` (user quota, contracted caller numbers).
+//! - `audit`: the access-log batcher and `kaden audit export` / `verify` (AUD-1).
+//! - `security`: SEC-1..3 on every request (IP allow-list, idle logout, password age).
 //! - `auth`: argon2id passwords, session and CSRF tokens, login throttling, login.
 //! - `graphql`: the schema (queries, mutations, subscriptions), separate from transport.
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
+//! - `imports`: list import previews and the one-statement import commit (LST-2..4).
 //! - `app`: start-up (replay, follow, snapshots), first run, serve and graceful shutdown.
 //! - `cli`: the command line (`kaden serve`, `migrate`, `admin create`, `bench`).
 //! - `bench`: `kaden bench`, store and subscription benchmarks against raw baselines.
+//! - `bench_import`: `kaden bench-import`, the list import and folder search benchmark.
 //! - `error`, `metrics`: the edge error type and Prometheus text.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod bench;
+pub mod bench_import;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod contract;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod imports;
 pub mod metrics;
+pub mod security;
 pub mod store;
 
 pub use app::{App, run};

@@ -3,7 +3,10 @@
 
 use serde::de::Error as _;
 
+use crate::access_log::{AccessLog, AccessLogEvent};
 use crate::campaign::{Campaign, CampaignEvent};
+use crate::dnc::{DncEvent, DncRegistry};
+use crate::folder::{FOLDER_ROWS_TYPE, FolderEvent, FolderRowsEvent, ListFolder};
 use crate::session::{Session, SessionEvent};
 use crate::tenant::{Tenant, TenantEvent};
 use cqrs_es::Aggregate;
@@ -13,6 +16,10 @@ pub enum KadenEvent {
     Campaign(CampaignEvent),
     Tenant(TenantEvent),
     Session(SessionEvent),
+    Folder(FolderEvent),
+    FolderRows(FolderRowsEvent),
+    Dnc(DncEvent),
+    AccessLog(AccessLogEvent),
 }
 
 impl KadenEvent {
@@ -34,6 +41,10 @@ impl KadenEvent {
             Campaign::TYPE => Self::Campaign(serde_json::from_str(payload)?),
             Tenant::TYPE => Self::Tenant(serde_json::from_str(payload)?),
             Session::TYPE => Self::Session(serde_json::from_str(payload)?),
+            ListFolder::TYPE => Self::Folder(serde_json::from_str(payload)?),
+            FOLDER_ROWS_TYPE => Self::FolderRows(serde_json::from_str(payload)?),
+            DncRegistry::TYPE => Self::Dnc(serde_json::from_str(payload)?),
+            AccessLog::TYPE => Self::AccessLog(serde_json::from_str(payload)?),
             other => {
                 return Err(serde_json::Error::custom(format!(
                     "unknown aggregate type {other:?}"

@@ -10,6 +10,9 @@
 //! - `metadata`: what every event carries (tenant, user, request, address, time).
 //! - `error`: the `DomainError` trait (stable codes) and shared name rules.
 //! - `campaign`, `tenant`, `session`: aggregates (cqrs-es), one folder each.
+//! - `access_log`: the per-tenant access-log aggregate (AUD-1 hash chain).
+//! - `folder`: the list folder aggregate (LST), imports as row chunks on their own stream.
+//! - `dnc`: the per-tenant do-not-call registry and `dial_permission` (DNC-5).
 //! - `event`: `KadenEvent`, every stored event as one enum for the read side.
 
 pub mod campaign;
@@ -19,4 +22,7 @@ pub mod metadata;
 pub mod session;
 pub mod tenant;
 pub mod access;
+pub mod access_log;
 pub mod list;
+pub mod folder;
+pub mod dnc;

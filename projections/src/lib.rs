@@ -6,11 +6,16 @@
 //! - `log`: log positions, raw and decoded events, and the `EventLog` contract of the stores.
 //! - `engine`: holds the read models, follows the log live, tells waiting queries when a
 //!   position is reached (read-your-writes) and publishes what changed for subscriptions.
-//! - one file per read model: `campaigns`, `directory` (tenants and users), `sessions`.
+//! - one file per read model: `campaigns`, `directory` (tenants and users), `sessions`,
+//!   `access_log` (AUD-1), `folders` (list folders, customers, duplicates, search), `dnc`
+//!   (do-not-call registrations).
 
+pub mod access_log;
 pub mod campaigns;
 pub mod directory;
+pub mod dnc;
 pub mod engine;
+pub mod folders;
 pub mod log;
 pub mod sessions;
 
@@ -26,18 +31,24 @@ pub struct ReadModels {
     pub campaigns: campaigns::Campaigns,
     pub directory: directory::Directory,
     pub sessions: sessions::Sessions,
+    pub access_log: access_log::AccessLogModel,
+    pub folders: folders::Folders,
+    pub dnc: dnc::DncLists,
 }
 
 impl ReadModels {
     /// Bump when a read model's shape or folding changes: older snapshots are then ignored and
     /// the models are rebuilt by replay.
-    pub const SCHEMA_VERSION: i32 = 1;
+    pub const SCHEMA_VERSION: i32 = 3;
 
     /// Folds one event into every model, noting what changed.
     pub fn apply(&mut self, event: &StoredEvent, changes: &mut Vec<Change>) {
         self.campaigns.apply(event, changes);
         self.directory.apply(event, changes);
         self.sessions.apply(event, changes);
+        self.folders.apply(event, changes);
+        self.dnc.apply(event, changes);
+        self.access_log.apply(event, changes);
     }
 }
 
@@ -56,6 +67,15 @@ pub enum Change {
         tenant_id: TenantId,
         session_id: String,
     },
+    /// A list folder or its customers changed (LST-9 progress is live).
+    Folder {
+        tenant_id: TenantId,
+        folder: u32,
+    },
+    /// The tenant's do-not-call list changed.
+    Dnc {
+        tenant_id: TenantId,
+    },
 }
 
 impl Change {
@@ -63,7 +83,9 @@ impl Change {
         match self {
             Self::Campaign { tenant_id, .. }
             | Self::User { tenant_id, .. }
-            | Self::SessionEnded { tenant_id, .. } => tenant_id,
+            | Self::SessionEnded { tenant_id, .. }
+            | Self::Folder { tenant_id, .. }
+            | Self::Dnc { tenant_id } => tenant_id,
         }
     }
 }

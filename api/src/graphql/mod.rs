@@ -3,8 +3,13 @@
 //! Every resolver states the capability it needs from the one permission table (USR-6) through
 //! [`authorize`]; errors carry `extensions.code` (see [`crate::error::ApiError`]).
 
+mod access_log;
 mod campaign;
+mod dnc;
+mod folders;
+mod security;
 mod session;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +26,31 @@ use crate::error::ApiError;
 pub use campaign::CampaignObject;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(campaign::CampaignQuery, session::SessionQuery);
+pub struct QueryRoot(
+    campaign::CampaignQuery,
+    session::SessionQuery,
+    users::UserQuery,
+    security::SecurityQuery,
+    access_log::AccessLogQuery,
+    folders::FolderQuery,
+    dnc::DncQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(campaign::CampaignMutation, session::SessionMutation);
+pub struct MutationRoot(
+    campaign::CampaignMutation,
+    session::SessionMutation,
+    users::UserMutation,
+    security::SecurityMutation,
+    folders::FolderMutation,
+    dnc::DncMutation,
+);
 
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(campaign::CampaignSubscription);
+pub struct SubscriptionRoot(
+    campaign::CampaignSubscription,
+    folders::FolderSubscription,
+);
 
 pub type KadenSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

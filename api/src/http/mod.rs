@@ -22,6 +22,11 @@ use crate::commands::RequestContext;
 use crate::error::ApiError;
 use crate::metrics::Gauges;
 
+mod access_log;
+pub(crate) mod guard;
+mod export;
+mod import;
+
 /// The browser session cookie (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "kaden_session";
 /// Header a client sends to read at least up to a position it wrote (from any node).
@@ -35,6 +40,11 @@ pub fn router(app: App) -> Router {
         .route("/graphql", post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/graphiql", get(graphiql))
+        .route("/api/folders/import/preview", post(import::preview).layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES + 64 * 1024)))
+        .route("/api/folders/import/commit", post(import::commit))
+        .route("/api/folders/{id}/export", get(export::folder_export))
+        .route("/api/dnc/import", post(import::dnc_import).layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES + 64 * 1024)))
+        .route("/access-log.csv", get(access_log::export_csv))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -161,7 +171,8 @@ async fn graphql(
             return Json(response).into_response();
         }
     }
-    let response = app.schema.execute(request.data(ctx)).await;
+    // SEC-1..3 checks, then the operation, recorded in the access log (AUD-1).
+    let response = crate::security::execute_graphql(&app, ctx, request).await;
     let extra = response.http_headers.clone();
     let mut out = Json(response).into_response();
     out.headers_mut().extend(extra);
@@ -217,6 +228,7 @@ async fn graphql_ws(
                             .map(Some)
                             .ok_or_else(ApiError::unauthenticated);
                     }
+                    let ctx = crate::security::screen_socket(&init_app.state, ctx).await;
                     let mut data = Data::default();
                     data.insert(ctx);
                     Ok(data)
