@@ -1,5 +1,6 @@
-//! The access log (AUD-1) at the edge: an in-process batcher that turns accesses into one
-//! `AccessLog` command per tenant every ~100 ms (or 500 entries), the GraphQL operation names
+//! The access log (AUD-1) at the edge: an in-process batcher that appends the accesses of each
+//! tenant every ~100 ms (or 500 entries) as one atomic write continuing the `AccessLog` stream's
+//! hash chain (see [`append`]), the GraphQL operation names
 //! and outcomes it records, and the auditors' tools behind `kaden audit export` and
 //! `kaden audit verify`, which read the stored rows themselves (not the read models).
 
@@ -9,18 +10,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::CqrsFramework;
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::Aggregate;
+use cqrs_es::DomainEvent;
+use cqrs_es::persist::{PersistenceError, SerializedEvent};
 use kaden_domain::access::audit_chain::{self, ChainHead, hash_from_hex};
 use kaden_domain::access::{AccessEntry, BreakReason, ChainBreak, Outcome};
-use kaden_domain::access_log::{AccessDraft, AccessLog, AccessLogCommand, AccessLogEvent};
+use kaden_domain::access_log::{AccessDraft, AccessLog, AccessLogEvent};
+use kaden_projections::log::LogPosition;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::app::AppState;
 use crate::commands::RequestContext;
-use crate::store::{Backend, Cqrs, Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
 /// Most entries written by one command.
 pub const BATCH_ENTRIES: usize = 500;
@@ -28,20 +31,8 @@ pub const BATCH_ENTRIES: usize = 500;
 pub const BATCH_WAIT: Duration = Duration::from_millis(100);
 /// Accesses waiting to be written before new ones are dropped (and logged as an error).
 const QUEUE: usize = 100_000;
-/// The access-log stream is long-lived: load it from an aggregate snapshot every this many
-/// events instead of replaying the whole stream for every batch.
-const SNAPSHOT_EVERY: usize = 250;
 /// Longest texts kept per entry (operation names, details).
 const MAX_TEXT: usize = 500;
-
-/// cqrs-es for the access log, loading from aggregate snapshots.
-pub fn access_log_cqrs(store: &Store) -> Cqrs<AccessLog> {
-    CqrsFramework::new(
-        PersistedEventStore::new_snapshot_store(store.clone(), SNAPSHOT_EVERY),
-        vec![],
-        (),
-    )
-}
 
 enum Message {
     Entry(AccessDraft),
@@ -138,28 +129,82 @@ async fn write(state: &AppState, drafts: Vec<AccessDraft>) {
     }
     for (tenant, entries) in by_tenant {
         let count = entries.len();
-        let command = AccessLogCommand::Record { entries };
-        let ctx = RequestContext::system(&tenant);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match state
-                .commands
-                .access_log(&tenant, command.clone(), &ctx)
-                .await
-            {
-                Ok(_) => break,
-                Err(error) if attempt < 5 => {
-                    tracing::warn!(code = error.code, message = %error.message, %tenant, "writing the access log failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-                }
-                Err(error) => {
-                    tracing::error!(code = error.code, message = %error.message, %tenant, count, "access log entries could not be written");
-                    break;
-                }
-            }
+        if let Err(error) = append(&state.store, &tenant, entries).await {
+            tracing::error!(%error, %tenant, count, "access log entries could not be written");
         }
     }
+}
+
+/// Why a batch of accesses could not be appended.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("reading the access log's head failed: {0}")]
+    Read(#[from] StoreError),
+    #[error("the stored access log cannot be read at entry {sequence}: {message}")]
+    Corrupt { sequence: i64, message: String },
+    #[error("{0}")]
+    Refused(#[from] kaden_domain::access_log::AccessLogError),
+    #[error("writing to the event store failed: {0}")]
+    Store(#[from] PersistenceError),
+    #[error("the access log changed concurrently {0} times in a row")]
+    Conflicts(u32),
+    #[error("cannot serialize an access-log event: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Attempts when another node appended to the same tenant's log first.
+const ATTEMPTS: u32 = 8;
+
+/// Appends one tenant's accesses as one atomic write continuing its hash chain (AUD-1): loads
+/// only the last stored entry, numbers and hashes the batch after it, appends with the next
+/// stream sequences; if another writer took those sequences first (the store's optimistic
+/// concurrency), reloads the head and tries again.
+pub async fn append(
+    store: &Store,
+    tenant: &str,
+    drafts: Vec<AccessDraft>,
+) -> Result<Option<LogPosition>, AppendError> {
+    if drafts.is_empty() {
+        return Ok(None);
+    }
+    let metadata = serde_json::to_value(RequestContext::system(tenant).metadata().to_map())?;
+    for attempt in 1..=ATTEMPTS {
+        let (sequence, log) = match last_row(store, tenant).await? {
+            None => (0, AccessLog::default()),
+            Some(row) => {
+                let (entry, hash) = row.decoded.map_err(|message| AppendError::Corrupt {
+                    sequence: row.sequence,
+                    message,
+                })?;
+                let hash = hash_from_hex(&hash).map_err(|e| AppendError::Corrupt {
+                    sequence: row.sequence,
+                    message: e.to_string(),
+                })?;
+                (row.sequence, AccessLog::continuing(&entry, hash))
+            }
+        };
+        let events = log.record(drafts.clone())?;
+        let mut serialized = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            serialized.push(SerializedEvent {
+                aggregate_id: tenant.to_string(),
+                sequence: usize::try_from(sequence).unwrap_or(0) + i + 1,
+                aggregate_type: AccessLog::TYPE.to_string(),
+                event_type: event.event_type(),
+                event_version: event.event_version(),
+                payload: serde_json::to_value(&event)?,
+                metadata: metadata.clone(),
+            });
+        }
+        match store.append(&serialized).await {
+            Ok(position) => return Ok(position),
+            Err(PersistenceError::OptimisticLockError) => {
+                tokio::time::sleep(Duration::from_millis(u64::from(attempt * attempt * 5))).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(AppendError::Conflicts(ATTEMPTS))
 }
 
 fn clip(text: &str) -> String {
@@ -301,11 +346,37 @@ async fn read_rows(store: &Store, tenant: Option<&str>) -> Result<Vec<StoredRow>
         .map(|(tenant, sequence, payload)| StoredRow {
             tenant,
             sequence,
-            decoded: serde_json::from_str::<AccessLogEvent>(&payload)
-                .map(|AccessLogEvent::Recorded { entry, hash }| (entry, hash))
-                .map_err(|e| e.to_string()),
+            decoded: decode(&payload),
         })
         .collect())
+}
+
+async fn last_row(store: &Store, tenant: &str) -> Result<Option<StoredRow>, StoreError> {
+    let sql_pg = "SELECT aggregate_id, sequence, payload::text FROM events WHERE aggregate_type = 'AccessLog' AND aggregate_id = $1 ORDER BY sequence DESC LIMIT 1";
+    let sql_lite = "SELECT aggregate_id, sequence, payload FROM events WHERE aggregate_type = 'AccessLog' AND aggregate_id = ?1 ORDER BY sequence DESC LIMIT 1";
+    let row: Option<(String, i64, String)> = match store.backend() {
+        Backend::Postgres(b) => sqlx::query(sql_pg)
+            .bind(tenant)
+            .fetch_optional(b.pool())
+            .await?
+            .map(|r| (r.get(0), r.get(1), r.get(2))),
+        Backend::Sqlite(b) => sqlx::query(sql_lite)
+            .bind(tenant)
+            .fetch_optional(b.write_pool())
+            .await?
+            .map(|r| (r.get(0), r.get(1), r.get(2))),
+    };
+    Ok(row.map(|(tenant, sequence, payload)| StoredRow {
+        tenant,
+        sequence,
+        decoded: decode(&payload),
+    }))
+}
+
+fn decode(payload: &str) -> Result<(AccessEntry, String), String> {
+    serde_json::from_str::<AccessLogEvent>(payload)
+        .map(|AccessLogEvent::Recorded { entry, hash }| (entry, hash))
+        .map_err(|e| e.to_string())
 }
 
 /// `kaden audit export`: entries with `from <= at < to`, in log order (tenant, then seq), one

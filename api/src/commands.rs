@@ -7,7 +7,6 @@ use std::time::Duration;
 use chrono::Utc;
 use cqrs_es::{Aggregate, AggregateError};
 use kaden_domain::access::Role;
-use kaden_domain::access_log::AccessLog;
 use kaden_domain::campaign::Campaign;
 use kaden_domain::dnc::DncRegistry;
 use kaden_domain::folder::ListFolder;
@@ -95,7 +94,6 @@ pub struct Commands {
     session: Cqrs<Session>,
     folder: Cqrs<ListFolder>,
     dnc: Cqrs<DncRegistry>,
-    access_log: Cqrs<AccessLog>,
 }
 
 /// Attempts for a command whose aggregate was changed concurrently.
@@ -109,7 +107,6 @@ impl Commands {
             session: store.cqrs(),
             folder: store.cqrs(),
             dnc: store.cqrs(),
-            access_log: crate::audit::access_log_cqrs(store),
         }
     }
 
@@ -158,15 +155,6 @@ impl Commands {
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
         execute(&self.dnc, id, cmd, ctx).await
-    }
-
-    pub async fn access_log(
-        &self,
-        id: &str,
-        cmd: <AccessLog as Aggregate>::Command,
-        ctx: &RequestContext,
-    ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.access_log, id, cmd, ctx).await
     }
 }
 

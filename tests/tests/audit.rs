@@ -194,3 +194,37 @@ async fn aud_1_access_log_sqlite() {
 async fn aud_1_access_log_postgres() {
     aud_1_access_log(StoreKind::Postgres).await;
 }
+
+/// A long log: batches of 500 keep one unbroken chain, and two writers on one tenant's stream
+/// never fork it (the loser of a race reloads the head and continues after it).
+async fn aud_1_long_log_stays_chained(kind: StoreKind) {
+    let place = TestStore::new(kind).await;
+    let server = TestServer::start(&place).await;
+    let state = &server.app.state;
+    let ctx = kaden_api::commands::RequestContext::system("default");
+    for i in 0..1_200 {
+        state.access.record(kaden_api::audit::draft(&ctx, Some((1, "admin")), &format!("bulk{i}"), kaden_domain::access::Outcome::Success, ""));
+    }
+    // A second writer (another node, say) appends to the same stream at the same time.
+    let drafts: Vec<_> = (0..300).map(|i| kaden_api::audit::draft(&ctx, None, &format!("other{i}"), kaden_domain::access::Outcome::Failure, "")).collect();
+    for chunk in drafts.chunks(100) {
+        kaden_api::audit::append(&state.store, "default", chunk.to_vec()).await.unwrap();
+    }
+    settle_access_log(&server).await;
+    let total = state.engine.read(|m| m.access_log.len("default"));
+    assert!(total >= 1_500, "{total}");
+    let verdicts = kaden_api::audit::verify(&state.store, Some("default")).await.unwrap();
+    assert_eq!(verdicts[0].broken, None, "{}", verdicts[0]);
+    assert_eq!(verdicts[0].entries, total as u64);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aud_1_long_log_stays_chained_sqlite() {
+    aud_1_long_log_stays_chained(StoreKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aud_1_long_log_stays_chained_postgres() {
+    aud_1_long_log_stays_chained(StoreKind::Postgres).await;
+}

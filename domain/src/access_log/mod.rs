@@ -88,6 +88,23 @@ impl Default for AccessLog {
 }
 
 impl AccessLog {
+    /// The log after its last stored entry. The state depends on the last entry only, so a
+    /// writer loads one row instead of replaying the whole stream (the api does this; cqrs-es
+    /// 0.5 aggregate snapshots record a wrong `last_sequence` when a command's events cross a
+    /// snapshot boundary, so they are not used for this long stream).
+    pub fn continuing(last: &AccessEntry, last_hash: Hash) -> Self {
+        Self {
+            next_seq: last.seq + 1,
+            last_hash,
+        }
+    }
+
+    /// Numbers and hashes `drafts` after the current head: the events one `Record` command
+    /// stores.
+    pub fn record(&self, drafts: Vec<AccessDraft>) -> Result<Vec<AccessLogEvent>, AccessLogError> {
+        self.decide(drafts)
+    }
+
     pub fn head(&self) -> ChainHead {
         ChainHead {
             next_seq: self.next_seq,
