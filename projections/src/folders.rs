@@ -115,32 +115,49 @@ impl FolderView {
     /// Live customers matching every condition, in customer-number order, after customer
     /// number `after`, at most `limit`; with the total number of matches.
     pub fn search(&self, conditions: &[Condition], after: u32, limit: usize) -> SearchPage {
-        let finders: Vec<Option<memchr::memmem::Finder<'_>>> = conditions
-            .iter()
-            .map(|c| {
-                (c.op == MatchOp::Contains).then(|| memchr::memmem::Finder::new(c.value.as_bytes()))
-            })
-            .collect();
+        // Each condition's column (bytes and spans) and substring finder, looked up once; the
+        // scan then compares bytes only (no UTF-8 boundary checks: spans are cell boundaries).
+        let mut checks = Vec::with_capacity(conditions.len());
+        for c in conditions {
+            let Some(column) = self.columns_data.get(c.column) else {
+                return SearchPage {
+                    customers: Vec::new(),
+                    total: 0,
+                    has_more: false,
+                };
+            };
+            let finder = (c.op == MatchOp::Contains)
+                .then(|| memchr::memmem::Finder::new(c.value.as_bytes()));
+            checks.push((
+                column.text.as_bytes(),
+                column.spans.as_slice(),
+                c.op,
+                c.value.as_bytes(),
+                finder,
+            ));
+        }
         let mut customers = Vec::with_capacity(limit.min(1_000));
         let mut total = 0;
         let mut has_more = false;
-        'rows: for i in 0..self.live.len() {
-            if !self.live[i] {
+        'rows: for (i, live) in self.live.iter().enumerate() {
+            if !live {
                 continue;
             }
-            for (c, finder) in conditions.iter().zip(&finders) {
-                let Some(column) = self.columns_data.get(c.column) else {
-                    continue 'rows;
-                };
-                let cell = column.get(i);
-                let hit = match c.op {
-                    MatchOp::Equals => cell == c.value,
-                    MatchOp::Prefix => cell.starts_with(&c.value),
-                    MatchOp::Contains => finder
-                        .as_ref()
-                        .is_some_and(|f| f.find(cell.as_bytes()).is_some()),
-                    MatchOp::Empty => cell.is_empty(),
-                    MatchOp::NotEmpty => !cell.is_empty(),
+            for (text, spans, op, value, finder) in &checks {
+                let (s, e) = spans[i];
+                let (s, e) = (s as usize, e as usize);
+                let n = value.len();
+                let hit = match op {
+                    MatchOp::Equals => e - s == n && text[s..e] == **value,
+                    MatchOp::Prefix => e - s >= n && text[s..s + n] == **value,
+                    MatchOp::Contains => {
+                        e - s >= n
+                            && finder
+                                .as_ref()
+                                .is_some_and(|f| f.find(&text[s..e]).is_some())
+                    }
+                    MatchOp::Empty => e == s,
+                    MatchOp::NotEmpty => e > s,
                 };
                 if !hit {
                     continue 'rows;

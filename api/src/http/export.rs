@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::import::{error_response, user_for};
+use super::import::{error_response, recorded, user_for};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -105,10 +105,20 @@ pub async fn folder_export(
 ) -> Response {
     // A download link cannot send a header, so no CSRF check: the session cookie is
     // SameSite=Strict and a foreign page cannot read the answer.
-    let (ctx, _) = match user_for(&app, &headers, peer, Capability::CsvExport, false).await {
+    let (guarded, ctx, _) = match user_for(
+        &app,
+        &headers,
+        peer,
+        Capability::CsvExport,
+        false,
+        "folder CSV export",
+    )
+    .await
+    {
         Ok(v) => v,
-        Err(e) => return error_response(&e),
+        Err(response) => return response,
     };
+    let response = async {
     let encoding = match query.encoding.as_deref().unwrap_or("utf8") {
         "utf8" => ExportEncoding::Utf8Bom,
         "sjis" => ExportEncoding::ShiftJis,
@@ -222,4 +232,7 @@ pub async fn folder_export(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+    }
+    .await;
+    recorded(&app, &guarded, response, "folder CSV export")
 }

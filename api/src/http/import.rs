@@ -11,14 +11,14 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kaden_domain::access::{Capability, check};
+use kaden_domain::access::{Capability, Outcome};
 use kaden_domain::dnc::{DncCommand, DncScope, DncSource};
 use kaden_domain::error::DomainError;
 use kaden_domain::list::parse_dnc_file;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::authenticate;
+use super::guard::{Guarded, guard};
 use crate::app::App;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
@@ -54,23 +54,30 @@ fn refusal_response(refusal: Refusal) -> Response {
     (status_of(refusal.code), Json(refusal)).into_response()
 }
 
-/// The user behind an HTTP request after the SEC-1..3 screen (address, idle logout, password
-/// age), if their role has `capability`.
+/// The checks of every route outside GraphQL (`super::guard`: authenticate, SEC-1..3 screen,
+/// permission, access-log entry for a refusal).
 pub(crate) async fn user_for(
     app: &App,
     headers: &HeaderMap,
     peer: SocketAddr,
     capability: Capability,
     check_csrf: bool,
-) -> Result<(RequestContext, AuthUser), ApiError> {
-    let ctx = authenticate(app, headers, peer.ip(), check_csrf);
-    let ctx = match crate::security::screen(&app.state, ctx).await {
-        Ok(screened) => screened.ctx,
-        Err((_, error)) => return Err(error),
+    operation: &str,
+) -> Result<(Guarded, RequestContext, AuthUser), Response> {
+    let guarded = guard(app, headers, peer, capability, check_csrf, operation).await?;
+    let (ctx, user) = (guarded.ctx.clone(), guarded.user.clone());
+    Ok((guarded, ctx, user))
+}
+
+/// Records the route's outcome in the access log (AUD-1) and passes the response on.
+pub(crate) fn recorded(app: &App, guarded: &Guarded, response: Response, detail: &str) -> Response {
+    let outcome = if response.status().is_success() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
     };
-    let user = ctx.user()?.clone();
-    check(user.role, capability)?;
-    Ok((ctx, user))
+    guarded.record(app, outcome, detail);
+    response
 }
 
 fn bad_request(code: &'static str, message: &str) -> ApiError {
@@ -161,10 +168,20 @@ pub async fn preview(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true).await {
+    let (guarded, ctx, user) = match user_for(
+        &app,
+        &headers,
+        peer,
+        Capability::ListEdit,
+        true,
+        "list import preview",
+    )
+    .await
+    {
         Ok(v) => v,
-        Err(e) => return error_response(&e),
+        Err(response) => return response,
     };
+    let response = async {
     let mut upload = match read_upload(multipart).await {
         Ok(u) => u,
         Err(e) => return error_response(&e),
@@ -205,6 +222,9 @@ pub async fn preview(
         Ok(Err(refusal)) => refusal_response(refusal),
         Err(_) => error_response(&ApiError::internal("preview")),
     }
+    }
+    .await;
+    recorded(&app, &guarded, response, "list import preview")
 }
 
 #[derive(Deserialize)]
@@ -221,22 +241,35 @@ pub async fn commit(
     headers: HeaderMap,
     Json(body): Json<CommitBody>,
 ) -> Response {
-    let (ctx, user) = match user_for(&app, &headers, peer, Capability::ListEdit, true).await {
-        Ok(v) => v,
-        Err(e) => return error_response(&e),
-    };
-    match imports::commit(
-        &app.state,
-        &ctx,
-        user.user_id,
-        &body.preview_id,
-        &body.idempotency_key,
+    let (guarded, ctx, user) = match user_for(
+        &app,
+        &headers,
+        peer,
+        Capability::ListEdit,
+        true,
+        "list import commit",
     )
     .await
     {
-        Ok(done) => Json(done).into_response(),
-        Err(e) => error_response(&e),
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let response = async {
+        match imports::commit(
+            &app.state,
+            &ctx,
+            user.user_id,
+            &body.preview_id,
+            &body.idempotency_key,
+        )
+        .await
+        {
+            Ok(done) => Json(done).into_response(),
+            Err(e) => error_response(&e),
+        }
     }
+    .await;
+    recorded(&app, &guarded, response, "list import commit")
 }
 
 /// `POST /api/dnc/import`: registers every number of a do-not-call CSV (DNC-3), all or
@@ -247,10 +280,20 @@ pub async fn dnc_import(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let (ctx, _) = match user_for(&app, &headers, peer, Capability::DncRegister, true).await {
+    let (guarded, ctx, _) = match user_for(
+        &app,
+        &headers,
+        peer,
+        Capability::DncRegister,
+        true,
+        "do-not-call CSV import",
+    )
+    .await
+    {
         Ok(v) => v,
-        Err(e) => return error_response(&e),
+        Err(response) => return response,
     };
+    let response = async {
     let mut upload = match read_upload(multipart).await {
         Ok(u) => u,
         Err(e) => return error_response(&e),
@@ -333,4 +376,7 @@ pub async fn dnc_import(
         }
         Err(e) => error_response(&e),
     }
+    }
+    .await;
+    recorded(&app, &guarded, response, "do-not-call CSV import")
 }
