@@ -167,7 +167,10 @@ pub fn resolve(o: Overrides) -> Result<Settings, ConfigError> {
         .database_url
         .or(file.database_url)
         .filter(|u| !u.is_empty());
-    if let Some(url) = database_url.as_ref().filter(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://"))) {
+    if let Some(url) = database_url
+        .as_ref()
+        .filter(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://")))
+    {
         return Err(ConfigError::DatabaseUrl(crate::store::redact(url)));
     }
     Ok(Settings {

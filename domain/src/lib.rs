@@ -15,14 +15,14 @@
 //! - `dnc`: the per-tenant do-not-call registry and `dial_permission` (DNC-5).
 //! - `event`: `KadenEvent`, every stored event as one enum for the read side.
 
+pub mod access;
+pub mod access_log;
 pub mod campaign;
+pub mod dnc;
 pub mod error;
 pub mod event;
+pub mod folder;
+pub mod list;
 pub mod metadata;
 pub mod session;
 pub mod tenant;
-pub mod access;
-pub mod access_log;
-pub mod list;
-pub mod folder;
-pub mod dnc;

@@ -22,7 +22,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The PostgreSQL server tests use (an admin URL; each test makes its own database on it).
 pub fn postgres_admin_url() -> String {
-    std::env::var("KADEN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    std::env::var("KADEN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,13 +53,20 @@ impl TestStore {
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin} for these tests (set KADEN_TEST_DATABASE_URL): {e}"));
-                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("admin url");
                 url.set_path(&name);
                 (Some(url.to_string()), Some(name))
             }
         };
-        Self { kind, dir, database_url, database }
+        Self {
+            kind,
+            dir,
+            database_url,
+            database,
+        }
     }
 
     pub fn config(&self) -> StoreConfig {
@@ -79,10 +87,17 @@ impl Drop for TestStore {
             // Drop runs outside any runtime guarantee: use a thread with its own runtime.
             let admin = postgres_admin_url();
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                        let _ = conn
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
                     }
                 });
             })
@@ -110,17 +125,29 @@ impl TestServer {
 
     pub async fn start_with(settings: Settings) -> Self {
         let app = App::start(settings).await.expect("Kaden starts");
-        let exists = app.state.engine.read(|m| m.directory.user_by_name("default", ADMIN).is_some());
+        let exists = app
+            .state
+            .engine
+            .read(|m| m.directory.user_by_name("default", ADMIN).is_some());
         if !exists {
-            kaden_api::app::create_manager(&app.state, "default", ADMIN, ADMIN_PASSWORD).await.expect("manager created");
+            kaden_api::app::create_manager(&app.state, "default", ADMIN, ADMIN_PASSWORD)
+                .await
+                .expect("manager created");
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(kaden_api::run(listener, app.clone(), async move {
             let _ = stopped.await;
         }));
-        Self { app, addr, stop: Some(stop), task: Some(task) }
+        Self {
+            app,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// The position of the last stored event that is not an access-log entry. "Nothing was
@@ -146,7 +173,11 @@ impl TestServer {
         let state = &self.app.state;
         state.access.flush().await;
         let head = state.store.head().await.expect("store head");
-        state.engine.wait_for(head, Duration::from_secs(10)).await.expect("read models catch up");
+        state
+            .engine
+            .wait_for(head, Duration::from_secs(10))
+            .await
+            .expect("read models catch up");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -154,7 +185,15 @@ impl TestServer {
     }
 
     pub fn client(&self) -> Client {
-        Client { http: reqwest::Client::builder().cookie_store(true).build().expect("client"), url: self.url("/graphql"), token: None, csrf: None }
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+            url: self.url("/graphql"),
+            token: None,
+            csrf: None,
+        }
     }
 
     /// A client logged in as the manager.
@@ -170,7 +209,11 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(20), task).await.expect("server stops within 20 s").expect("join").expect("served");
+            tokio::time::timeout(Duration::from_secs(20), task)
+                .await
+                .expect("server stops within 20 s")
+                .expect("join")
+                .expect("served");
         }
     }
 }
@@ -198,11 +241,20 @@ impl Client {
 
     /// Sends a query with the bearer token if there is one.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        let mut request = self.http.post(&self.url).json(&json!({"query": query, "variables": variables}));
+        let mut request = self
+            .http
+            .post(&self.url)
+            .json(&json!({"query": query, "variables": variables}));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        request.send().await.expect("request").json().await.expect("json body")
+        request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
     }
 
     /// The data of a query that must succeed.
@@ -215,26 +267,47 @@ impl Client {
 
 /// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
-    response["errors"][0]["extensions"]["code"].as_str().unwrap_or("<no code>")
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no code>")
 }
 
 /// A `graphql-transport-ws` subscription.
 pub struct Subscription {
-    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 impl Subscription {
     /// Connects with `token` in the connection_init payload and subscribes to `query`.
     pub async fn open(server: &TestServer, token: Option<&str>, query: &str) -> Self {
-        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/graphql/ws", server.addr)).expect("request");
-        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                format!("ws://{}/graphql/ws", server.addr),
+            )
+            .expect("request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
         let payload = token.map_or(json!({}), |t| json!({"token": t}));
-        ws.send(Message::text(json!({"type": "connection_init", "payload": payload}).to_string())).await.expect("init");
+        ws.send(Message::text(
+            json!({"type": "connection_init", "payload": payload}).to_string(),
+        ))
+        .await
+        .expect("init");
         let mut s = Self { ws };
         let ack = s.next_message().await.expect("connection_ack");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
-        s.ws.send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": query}}).to_string())).await.expect("subscribe");
+        s.ws.send(Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": query}}).to_string(),
+        ))
+        .await
+        .expect("subscribe");
         // Let the server register the subscription before the caller writes.
         tokio::time::sleep(Duration::from_millis(300)).await;
         s
@@ -243,7 +316,10 @@ impl Subscription {
     /// The next protocol message (within 10 s), skipping pings.
     pub async fn next_message(&mut self) -> Option<Value> {
         loop {
-            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next()).await.ok()??.ok()?;
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
             match msg {
                 Message::Text(text) => {
                     let v: Value = serde_json::from_str(&text).ok()?;

@@ -17,63 +17,159 @@ async fn campaign_slice(kind: StoreKind) {
     let admin = server.admin().await;
 
     // Subscribe first, then change campaigns.
-    let mut sub = Subscription::open(&server, admin.token.as_deref(), "subscription { campaignChanged { id name active } }").await;
+    let mut sub = Subscription::open(
+        &server,
+        admin.token.as_deref(),
+        "subscription { campaignChanged { id name active } }",
+    )
+    .await;
 
-    let created = admin.ok(&format!("mutation {{ createCampaign(name: \" 春の案件 \") {{ {CAMPAIGN} }} }}"), json!({})).await;
+    let created = admin
+        .ok(
+            &format!("mutation {{ createCampaign(name: \" 春の案件 \") {{ {CAMPAIGN} }} }}"),
+            json!({}),
+        )
+        .await;
     let spring = created["createCampaign"]["campaign"].clone();
     assert_eq!(spring["name"], "春の案件", "names are trimmed");
     assert_eq!(spring["active"], true);
     assert_eq!(spring["activeMark"], "○");
-    assert!(spring["createdAt"].as_str().unwrap().ends_with("+09:00"), "times are shown in Asia/Tokyo: {spring}");
+    assert!(
+        spring["createdAt"].as_str().unwrap().ends_with("+09:00"),
+        "times are shown in Asia/Tokyo: {spring}"
+    );
     let id = spring["id"].as_str().unwrap().to_string();
     let pushed = sub.next_message().await.unwrap();
     assert_eq!(pushed["type"], "next", "{pushed}");
-    assert_eq!(pushed["payload"]["data"]["campaignChanged"]["name"], "春の案件");
+    assert_eq!(
+        pushed["payload"]["data"]["campaignChanged"]["name"],
+        "春の案件"
+    );
 
-    let autumn = admin.ok(&format!("mutation {{ createCampaign(name: \"秋の案件\") {{ {CAMPAIGN} }} }}"), json!({})).await;
-    let autumn_id = autumn["createCampaign"]["campaign"]["id"].as_str().unwrap().to_string();
-    assert_eq!(sub.next_message().await.unwrap()["payload"]["data"]["campaignChanged"]["name"], "秋の案件");
+    let autumn = admin
+        .ok(
+            &format!("mutation {{ createCampaign(name: \"秋の案件\") {{ {CAMPAIGN} }} }}"),
+            json!({}),
+        )
+        .await;
+    let autumn_id = autumn["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        sub.next_message().await.unwrap()["payload"]["data"]["campaignChanged"]["name"],
+        "秋の案件"
+    );
 
     let renamed = admin
         .ok(&format!("mutation($id: String!) {{ renameCampaign(id: $id, name: \"夏の案件\") {{ {CAMPAIGN} }} }}"), json!({"id": id}))
         .await;
     assert_eq!(renamed["renameCampaign"]["campaign"]["name"], "夏の案件");
     let pushed = sub.next_message().await.unwrap();
-    assert_eq!(pushed["payload"]["data"]["campaignChanged"], json!({"id": id, "name": "夏の案件", "active": true}));
+    assert_eq!(
+        pushed["payload"]["data"]["campaignChanged"],
+        json!({"id": id, "name": "夏の案件", "active": true})
+    );
 
     // CMP-6: deactivated campaigns sort last and can be filtered out.
-    let off = admin.ok(&format!("mutation($id: String!) {{ deactivateCampaign(id: $id) {{ {CAMPAIGN} }} }}"), json!({"id": id})).await;
+    let off = admin
+        .ok(
+            &format!("mutation($id: String!) {{ deactivateCampaign(id: $id) {{ {CAMPAIGN} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(off["deactivateCampaign"]["campaign"]["activeMark"], "×");
-    assert_eq!(sub.next_message().await.unwrap()["payload"]["data"]["campaignChanged"]["active"], false);
+    assert_eq!(
+        sub.next_message().await.unwrap()["payload"]["data"]["campaignChanged"]["active"],
+        false
+    );
     let list = admin.ok("{ campaigns { id active } }", json!({})).await;
-    assert_eq!(list["campaigns"], json!([{"id": autumn_id, "active": true}, {"id": id, "active": false}]));
-    let active_only = admin.ok("{ campaigns(includeInactive: false) { id } }", json!({})).await;
+    assert_eq!(
+        list["campaigns"],
+        json!([{"id": autumn_id, "active": true}, {"id": id, "active": false}])
+    );
+    let active_only = admin
+        .ok("{ campaigns(includeInactive: false) { id } }", json!({}))
+        .await;
     assert_eq!(active_only["campaigns"], json!([{"id": autumn_id}]));
-    let on = admin.ok(&format!("mutation($id: String!) {{ activateCampaign(id: $id) {{ {CAMPAIGN} }} }}"), json!({"id": id})).await;
+    let on = admin
+        .ok(
+            &format!("mutation($id: String!) {{ activateCampaign(id: $id) {{ {CAMPAIGN} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(on["activateCampaign"]["campaign"]["active"], true);
-    let unchanged = admin.ok(&format!("mutation($id: String!) {{ activateCampaign(id: $id) {{ {CAMPAIGN} }} }}"), json!({"id": id})).await;
-    assert_eq!(unchanged["activateCampaign"]["position"], json!(null), "nothing to change, nothing written");
+    let unchanged = admin
+        .ok(
+            &format!("mutation($id: String!) {{ activateCampaign(id: $id) {{ {CAMPAIGN} }} }}"),
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        unchanged["activateCampaign"]["position"],
+        json!(null),
+        "nothing to change, nothing written"
+    );
 
     // Refusals carry a code and say how to fix the input; nothing is written.
     let before = server.domain_head().await;
-    let empty = admin.gql("mutation { createCampaign(name: \"   \") { position } }", json!({})).await;
+    let empty = admin
+        .gql(
+            "mutation { createCampaign(name: \"   \") { position } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&empty), "NAME_EMPTY");
-    assert!(empty["errors"][0]["message"].as_str().unwrap().contains("1 to 100"));
-    let long = admin.gql("mutation($n: String!) { createCampaign(name: $n) { position } }", json!({"n": "あ".repeat(101)})).await;
+    assert!(
+        empty["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 to 100")
+    );
+    let long = admin
+        .gql(
+            "mutation($n: String!) { createCampaign(name: $n) { position } }",
+            json!({"n": "あ".repeat(101)}),
+        )
+        .await;
     assert_eq!(error_code(&long), "NAME_TOO_LONG");
-    let missing = admin.gql("mutation { renameCampaign(id: \"no-such-id\", name: \"x\") { position } }", json!({})).await;
+    let missing = admin
+        .gql(
+            "mutation { renameCampaign(id: \"no-such-id\", name: \"x\") { position } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&missing), "NOT_FOUND");
-    let unknown = admin.gql("{ campaign(id: \"no-such-id\") { id } }", json!({})).await;
+    let unknown = admin
+        .gql("{ campaign(id: \"no-such-id\") { id } }", json!({}))
+        .await;
     assert_eq!(error_code(&unknown), "NOT_FOUND");
     assert_eq!(server.domain_head().await, before);
 
     // Every operation except login needs a session.
     let anonymous = server.client();
-    assert_eq!(error_code(&anonymous.gql("{ campaigns { id } }", json!({})).await), "UNAUTHENTICATED");
-    assert_eq!(error_code(&anonymous.gql("mutation { createCampaign(name: \"x\") { position } }", json!({})).await), "UNAUTHENTICATED");
-    let mut anonymous_sub = Subscription::open(&server, None, "subscription { campaignChanged { id } }").await;
+    assert_eq!(
+        error_code(&anonymous.gql("{ campaigns { id } }", json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        error_code(
+            &anonymous
+                .gql(
+                    "mutation { createCampaign(name: \"x\") { position } }",
+                    json!({})
+                )
+                .await
+        ),
+        "UNAUTHENTICATED"
+    );
+    let mut anonymous_sub =
+        Subscription::open(&server, None, "subscription { campaignChanged { id } }").await;
     let refused = anonymous_sub.next_message().await.unwrap();
-    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{refused}"
+    );
     assert_eq!(refused["payload"]["data"], json!(null));
 
     server.stop().await;
@@ -95,12 +191,34 @@ async fn sessions_and_roles(kind: StoreKind) {
 
     // Wrong passwords and unknown users get the same answer, and are recorded.
     let mut c = server.client();
-    let wrong = c.gql("mutation { login(username: \"admin\", password: \"nope\") { token } }", json!({})).await;
+    let wrong = c
+        .gql(
+            "mutation { login(username: \"admin\", password: \"nope\") { token } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&wrong), "BAD_CREDENTIALS");
-    let unknown = c.gql("mutation { login(username: \"ghost\", password: \"nope\") { token } }", json!({})).await;
+    let unknown = c
+        .gql(
+            "mutation { login(username: \"ghost\", password: \"nope\") { token } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&unknown), "BAD_CREDENTIALS");
-    let refusals = server.app.state.store.read_after(Default::default(), 100).await.unwrap();
-    assert_eq!(refusals.iter().filter(|r| r.event_type == "LoginRefused").count(), 2);
+    let refusals = server
+        .app
+        .state
+        .store
+        .read_after(Default::default(), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        refusals
+            .iter()
+            .filter(|r| r.event_type == "LoginRefused")
+            .count(),
+        2
+    );
 
     // The browser path: an HttpOnly cookie, and a CSRF header required with it.
     let login = c.login(ADMIN, kaden_tests::ADMIN_PASSWORD).await;
@@ -126,36 +244,97 @@ async fn sessions_and_roles(kind: StoreKind) {
         .send()
         .await
         .unwrap();
-    let cookie = raw.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let cookie = raw
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
 
     // GraphQL only over POST with JSON: no forms a foreign page could submit.
-    let form = reqwest::Client::new().post(server.url("/graphql")).body("query={me{username}}").header("content-type", "application/x-www-form-urlencoded").send().await.unwrap();
+    let form = reqwest::Client::new()
+        .post(server.url("/graphql"))
+        .body("query={me{username}}")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), 415);
 
     // Logout ends the session everywhere at once.
     c.token = Some(token);
     assert_eq!(c.ok("mutation { logout }", json!({})).await["logout"], true);
-    assert_eq!(error_code(&c.gql("{ me { username } }", json!({})).await), "UNAUTHENTICATED");
+    assert_eq!(
+        error_code(&c.gql("{ me { username } }", json!({})).await),
+        "UNAUTHENTICATED"
+    );
 
     // Roles come from the one permission table: an operator may not manage campaigns.
     let ctx = RequestContext::system("default");
     let hash = hash_password("operator-password-1".into()).await;
-    let register = TenantCommand::RegisterUser { username: "op1".into(), display_name: "佐藤".into(), role: Role::Op, password_hash: hash };
-    let position = server.app.state.commands.tenant("default", register, &ctx).await.unwrap().unwrap();
-    server.app.state.engine.wait_for(position, std::time::Duration::from_secs(5)).await.unwrap();
+    let register = TenantCommand::RegisterUser {
+        username: "op1".into(),
+        display_name: "佐藤".into(),
+        role: Role::Op,
+        password_hash: hash,
+    };
+    let position = server
+        .app
+        .state
+        .commands
+        .tenant("default", register, &ctx)
+        .await
+        .unwrap()
+        .unwrap();
+    server
+        .app
+        .state
+        .engine
+        .wait_for(position, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
     let mut op = server.client();
     op.login("op1", "operator-password-1").await;
-    let refused = op.gql("mutation { createCampaign(name: \"x\") { position } }", json!({})).await;
+    let refused = op
+        .gql(
+            "mutation { createCampaign(name: \"x\") { position } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
-    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("campaign_edit"), "{refused}");
-    assert_eq!(error_code(&op.gql("{ campaigns { id } }", json!({})).await), "FORBIDDEN");
-    assert_eq!(op.ok("{ me { role } }", json!({})).await["me"]["role"], "OP");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("campaign_edit"),
+        "{refused}"
+    );
+    assert_eq!(
+        error_code(&op.gql("{ campaigns { id } }", json!({})).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        op.ok("{ me { role } }", json!({})).await["me"]["role"],
+        "OP"
+    );
 
     // Read-your-writes from any node: wait for a position; a malformed one is refused.
     let admin = server.admin().await;
-    let written = admin.ok("mutation { createCampaign(name: \"位置\") { position } }", json!({})).await;
-    let position = written["createCampaign"]["position"].as_str().unwrap().to_string();
+    let written = admin
+        .ok(
+            "mutation { createCampaign(name: \"位置\") { position } }",
+            json!({}),
+        )
+        .await;
+    let position = written["createCampaign"]["position"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let read: serde_json::Value = admin
         .http
         .post(&admin.url)
@@ -185,13 +364,49 @@ async fn sessions_and_roles(kind: StoreKind) {
 
     // Health, readiness, metrics.
     let http = reqwest::Client::new();
-    assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
-    assert_eq!(http.get(server.url("/readyz")).send().await.unwrap().status(), 200);
-    let metrics = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        http.get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        http.get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("kaden_events_appended_total"), "{metrics}");
-    assert!(metrics.contains("kaden_projection_lag_events 0"), "{metrics}");
-    assert!(metrics.contains("kaden_http_request_duration_seconds_count"), "{metrics}");
-    let graphiql = http.get(server.url("/graphiql")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("kaden_projection_lag_events 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kaden_http_request_duration_seconds_count"),
+        "{metrics}"
+    );
+    let graphiql = http
+        .get(server.url("/graphiql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(graphiql.contains("/graphql/ws"));
 
     server.stop().await;

@@ -22,19 +22,46 @@ enum Probe {
 
 fn probes() -> Vec<(Capability, Probe)> {
     vec![
-        (Capability::CampaignView, Probe::Graphql("{ campaigns { id } }")),
-        (Capability::CampaignEdit, Probe::Graphql("mutation { createCampaign(name: \"権限確認\") { position } }")),
+        (
+            Capability::CampaignView,
+            Probe::Graphql("{ campaigns { id } }"),
+        ),
+        (
+            Capability::CampaignEdit,
+            Probe::Graphql("mutation { createCampaign(name: \"権限確認\") { position } }"),
+        ),
         (Capability::UserManage, Probe::Graphql("{ users { id } }")),
-        (Capability::UserDelete, Probe::Graphql("mutation { deleteUser(id: 999) { id } }")),
-        (Capability::SecuritySettings, Probe::Graphql("{ securitySettings { minPasswordLength } }")),
-        (Capability::AccessLogView, Probe::Graphql("{ accessLog(first: 1) { hasNextPage } }")),
+        (
+            Capability::UserDelete,
+            Probe::Graphql("mutation { deleteUser(id: 999) { id } }"),
+        ),
+        (
+            Capability::SecuritySettings,
+            Probe::Graphql("{ securitySettings { minPasswordLength } }"),
+        ),
+        (
+            Capability::AccessLogView,
+            Probe::Graphql("{ accessLog(first: 1) { hasNextPage } }"),
+        ),
         (Capability::AccessLogExport, Probe::Get("/access-log.csv")),
         (Capability::ListView, Probe::Graphql("{ folders { id } }")),
-        (Capability::ListEdit, Probe::Graphql("mutation { renameFolder(id: 999, name: \"x\") { __typename } }")),
+        (
+            Capability::ListEdit,
+            Probe::Graphql("mutation { renameFolder(id: 999, name: \"x\") { __typename } }"),
+        ),
         (Capability::CsvExport, Probe::Get("/api/folders/999/export")),
-        (Capability::DncView, Probe::Graphql("{ dncRegistrations { __typename } }")),
-        (Capability::DncRegister, Probe::Graphql("mutation { registerDnc(numbers: [\"abc\"]) { __typename } }")),
-        (Capability::DncEdit, Probe::Graphql("mutation { unregisterDnc(ids: [999]) { __typename } }")),
+        (
+            Capability::DncView,
+            Probe::Graphql("{ dncRegistrations { __typename } }"),
+        ),
+        (
+            Capability::DncRegister,
+            Probe::Graphql("mutation { registerDnc(numbers: [\"abc\"]) { __typename } }"),
+        ),
+        (
+            Capability::DncEdit,
+            Probe::Graphql("mutation { unregisterDnc(ids: [999]) { __typename } }"),
+        ),
     ]
 }
 
@@ -55,24 +82,44 @@ async fn usr_6_permission_matrix(kind: StoreKind) {
             let (code, text) = match &probe {
                 Probe::Graphql(query) => {
                     let r = client.gql(query, json!({})).await;
-                    let code = r["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_string();
-                    (code, r["errors"][0]["message"].as_str().unwrap_or("").to_string())
+                    let code = r["errors"][0]["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    (
+                        code,
+                        r["errors"][0]["message"].as_str().unwrap_or("").to_string(),
+                    )
                 }
                 Probe::Get(path) => {
-                    let r = http.get(server.url(path)).bearer_auth(client.token.as_deref().unwrap()).send().await.unwrap();
+                    let r = http
+                        .get(server.url(path))
+                        .bearer_auth(client.token.as_deref().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
                     if r.status().is_success() {
                         (String::new(), String::new())
                     } else {
                         let body: Value = r.json().await.unwrap();
-                        (body["code"].as_str().unwrap_or("").to_string(), body["message"].as_str().unwrap_or("").to_string())
+                        (
+                            body["code"].as_str().unwrap_or("").to_string(),
+                            body["message"].as_str().unwrap_or("").to_string(),
+                        )
                     }
                 }
             };
             if scope(*role, capability).is_allowed() {
-                assert_ne!(code, "FORBIDDEN", "{role} should be allowed {capability}: {text}");
+                assert_ne!(
+                    code, "FORBIDDEN",
+                    "{role} should be allowed {capability}: {text}"
+                );
             } else {
                 assert_eq!(code, "FORBIDDEN", "{role} should be refused {capability}");
-                assert!(text.contains(capability.name()), "the refusal names {capability}: {text}");
+                assert!(
+                    text.contains(capability.name()),
+                    "the refusal names {capability}: {text}"
+                );
             }
             checked += 1;
         }
@@ -101,7 +148,11 @@ struct TenantClient {
 
 impl TenantClient {
     async fn gql(&self, query: &str, variables: Value) -> Value {
-        let mut r = self.http.post(&self.url).header("host", self.host).json(&json!({"query": query, "variables": variables}));
+        let mut r = self
+            .http
+            .post(&self.url)
+            .header("host", self.host)
+            .json(&json!({"query": query, "variables": variables}));
         if let Some(t) = &self.token {
             r = r.bearer_auth(t);
         }
@@ -110,12 +161,26 @@ impl TenantClient {
 
     async fn ok(&self, query: &str, variables: Value) -> Value {
         let r = self.gql(query, variables).await;
-        assert!(r.get("errors").is_none(), "{} unexpected errors: {r}", self.host);
+        assert!(
+            r.get("errors").is_none(),
+            "{} unexpected errors: {r}",
+            self.host
+        );
         r["data"].clone()
     }
 
-    async fn login(server: &TestServer, host: &'static str, username: &str, password: &str) -> Self {
-        let mut c = Self { http: reqwest::Client::new(), url: server.url("/graphql"), host, token: None };
+    async fn login(
+        server: &TestServer,
+        host: &'static str,
+        username: &str,
+        password: &str,
+    ) -> Self {
+        let mut c = Self {
+            http: reqwest::Client::new(),
+            url: server.url("/graphql"),
+            host,
+            token: None,
+        };
         let r = c.ok("mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", json!({"u": username, "p": password})).await;
         c.token = r["login"]["token"].as_str().map(str::to_string);
         c
@@ -125,63 +190,187 @@ impl TenantClient {
 async fn usr_7_tenant_isolation(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let mut settings = place.settings();
-    settings.tenant_hosts = HashMap::from([("alpha.test".to_string(), "alpha".to_string()), ("beta.test".to_string(), "beta".to_string())]);
+    settings.tenant_hosts = HashMap::from([
+        ("alpha.test".to_string(), "alpha".to_string()),
+        ("beta.test".to_string(), "beta".to_string()),
+    ]);
     let server = TestServer::start_with(settings).await;
     for tenant in ["alpha", "beta"] {
-        kaden_api::app::create_manager(&server.app.state, tenant, "mgr", GOOD_PASSWORD).await.unwrap();
+        kaden_api::app::create_manager(&server.app.state, tenant, "mgr", GOOD_PASSWORD)
+            .await
+            .unwrap();
     }
     let a = TenantClient::login(&server, "alpha.test", "mgr", GOOD_PASSWORD).await;
     let b = TenantClient::login(&server, "beta.test", "mgr", GOOD_PASSWORD).await;
     let create = "mutation($u: String!) { createUser(input: {username: $u, displayName: \"x\", role: \"OP\", password: \"blue-violin-harbour-42\"}) { user { id } } }";
-    assert_eq!(a.ok(create, json!({"u": "op-a"})).await["createUser"]["user"]["id"], 2);
-    assert_eq!(b.ok(create, json!({"u": "op-b"})).await["createUser"]["user"]["id"], 2);
-    assert_eq!(b.ok(create, json!({"u": "op-b2"})).await["createUser"]["user"]["id"], 3);
-    let b_campaign = b.ok("mutation { createCampaign(name: \"B案件\") { campaign { id } } }", json!({})).await["createCampaign"]["campaign"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a.ok(create, json!({"u": "op-a"})).await["createUser"]["user"]["id"],
+        2
+    );
+    assert_eq!(
+        b.ok(create, json!({"u": "op-b"})).await["createUser"]["user"]["id"],
+        2
+    );
+    assert_eq!(
+        b.ok(create, json!({"u": "op-b2"})).await["createUser"]["user"]["id"],
+        3
+    );
+    let b_campaign = b
+        .ok(
+            "mutation { createCampaign(name: \"B案件\") { campaign { id } } }",
+            json!({}),
+        )
+        .await["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // A subscribes to campaign changes before B writes.
-    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/graphql/ws", server.addr)).unwrap();
-    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    request.headers_mut().insert("Host", "alpha.test".parse().unwrap());
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{}/graphql/ws",
+            server.addr
+        ))
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    request
+        .headers_mut()
+        .insert("Host", "alpha.test".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    ws.send(Message::text(json!({"type": "connection_init", "payload": {"token": a.token}}).to_string())).await.unwrap();
+    ws.send(Message::text(
+        json!({"type": "connection_init", "payload": {"token": a.token}}).to_string(),
+    ))
+    .await
+    .unwrap();
     let ack = ws.next().await.unwrap().unwrap();
     assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack}");
     ws.send(Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { campaignChanged { name } }"}}).to_string())).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
     // Queries: A sees only its own.
-    let users = a.ok("{ users(includeDeleted: true) { username } }", json!({})).await;
-    assert_eq!(users["users"], json!([{"username": "mgr"}, {"username": "op-a"}]));
-    assert_eq!(error_code(&a.gql("{ user(id: 3) { id } }", json!({})).await), "NOT_FOUND");
-    assert_eq!(a.ok("{ campaigns { id } }", json!({})).await["campaigns"], json!([]));
-    assert_eq!(error_code(&a.gql("query($id: String!) { campaign(id: $id) { id } }", json!({"id": b_campaign})).await), "NOT_FOUND");
+    let users = a
+        .ok("{ users(includeDeleted: true) { username } }", json!({}))
+        .await;
+    assert_eq!(
+        users["users"],
+        json!([{"username": "mgr"}, {"username": "op-a"}])
+    );
+    assert_eq!(
+        error_code(&a.gql("{ user(id: 3) { id } }", json!({})).await),
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        a.ok("{ campaigns { id } }", json!({})).await["campaigns"],
+        json!([])
+    );
+    assert_eq!(
+        error_code(
+            &a.gql(
+                "query($id: String!) { campaign(id: $id) { id } }",
+                json!({"id": b_campaign})
+            )
+            .await
+        ),
+        "NOT_FOUND"
+    );
 
     // Mutations: A's ids reach A's users only; B's ids are unknown to A.
-    a.ok("mutation { updateUser(id: 2, displayName: \"A変更\") { position } }", json!({})).await;
-    assert_eq!(error_code(&a.gql("query($id: String!) { x: campaign(id: $id) { id } }", json!({"id": b_campaign})).await), "NOT_FOUND");
+    a.ok(
+        "mutation { updateUser(id: 2, displayName: \"A変更\") { position } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        error_code(
+            &a.gql(
+                "query($id: String!) { x: campaign(id: $id) { id } }",
+                json!({"id": b_campaign})
+            )
+            .await
+        ),
+        "NOT_FOUND"
+    );
     assert_eq!(error_code(&a.gql("mutation($id: String!) { renameCampaign(id: $id, name: \"乗っ取り\") { position } }", json!({"id": b_campaign})).await), "NOT_FOUND");
-    assert_eq!(error_code(&a.gql("mutation($id: String!) { deactivateCampaign(id: $id) { position } }", json!({"id": b_campaign})).await), "NOT_FOUND");
-    assert_eq!(error_code(&a.gql("mutation { deleteUser(id: 3) { id } }", json!({})).await), "NOT_FOUND");
+    assert_eq!(
+        error_code(
+            &a.gql(
+                "mutation($id: String!) { deactivateCampaign(id: $id) { position } }",
+                json!({"id": b_campaign})
+            )
+            .await
+        ),
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        error_code(
+            &a.gql("mutation { deleteUser(id: 3) { id } }", json!({}))
+                .await
+        ),
+        "NOT_FOUND"
+    );
     assert_eq!(error_code(&a.gql("mutation { resetPassword(id: 3, newPassword: \"blue-violin-harbour-43\") { position } }", json!({})).await), "NOT_FOUND");
     a.ok("mutation { updateSecuritySettings(minPasswordLength: 20, idleLogoutMinutes: 30) { position } }", json!({})).await;
-    let b_users = b.ok("{ users { id username displayName } }", json!({})).await;
-    assert_eq!(b_users["users"][1], json!({"id": 2, "username": "op-b", "displayName": "x"}));
+    let b_users = b
+        .ok("{ users { id username displayName } }", json!({}))
+        .await;
+    assert_eq!(
+        b_users["users"][1],
+        json!({"id": 2, "username": "op-b", "displayName": "x"})
+    );
     assert_eq!(b_users["users"].as_array().unwrap().len(), 3);
     let b_campaigns = b.ok("{ campaigns { name active } }", json!({})).await;
-    assert_eq!(b_campaigns["campaigns"], json!([{"name": "B案件", "active": true}]));
-    assert_eq!(b.ok("{ securitySettings { minPasswordLength idleLogoutMinutes } }", json!({})).await["securitySettings"], json!({"minPasswordLength": 12, "idleLogoutMinutes": null}));
+    assert_eq!(
+        b_campaigns["campaigns"],
+        json!([{"name": "B案件", "active": true}])
+    );
+    assert_eq!(
+        b.ok(
+            "{ securitySettings { minPasswordLength idleLogoutMinutes } }",
+            json!({})
+        )
+        .await["securitySettings"],
+        json!({"minPasswordLength": 12, "idleLogoutMinutes": null})
+    );
 
     // Sessions belong to their tenant: A's token means nothing at B's host.
-    let stolen = TenantClient { http: reqwest::Client::new(), url: server.url("/graphql"), host: "beta.test", token: a.token.clone() };
-    assert_eq!(error_code(&stolen.gql("{ me { id } }", json!({})).await), "UNAUTHENTICATED");
-    let wrong_tenant = TenantClient { http: reqwest::Client::new(), url: server.url("/graphql"), host: "alpha.test", token: None };
+    let stolen = TenantClient {
+        http: reqwest::Client::new(),
+        url: server.url("/graphql"),
+        host: "beta.test",
+        token: a.token.clone(),
+    };
+    assert_eq!(
+        error_code(&stolen.gql("{ me { id } }", json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    let wrong_tenant = TenantClient {
+        http: reqwest::Client::new(),
+        url: server.url("/graphql"),
+        host: "alpha.test",
+        token: None,
+    };
     assert_eq!(error_code(&wrong_tenant.gql("mutation { login(username: \"op-b\", password: \"blue-violin-harbour-42\") { token } }", json!({})).await), "BAD_CREDENTIALS");
 
     // Subscriptions: B's changes never reach A; A's own change is the first thing A sees.
-    b.ok("mutation { createCampaign(name: \"B2\") { position } }", json!({})).await;
-    a.ok("mutation { createCampaign(name: \"A案件\") { position } }", json!({})).await;
+    b.ok(
+        "mutation { createCampaign(name: \"B2\") { position } }",
+        json!({}),
+    )
+    .await;
+    a.ok(
+        "mutation { createCampaign(name: \"A案件\") { position } }",
+        json!({}),
+    )
+    .await;
     let pushed: Value = loop {
-        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = msg {
             let v: Value = serde_json::from_str(&t).unwrap();
             if v["type"] == "next" {
@@ -189,15 +378,35 @@ async fn usr_7_tenant_isolation(kind: StoreKind) {
             }
         }
     };
-    assert_eq!(pushed["payload"]["data"]["campaignChanged"]["name"], "A案件", "{pushed}");
+    assert_eq!(
+        pushed["payload"]["data"]["campaignChanged"]["name"], "A案件",
+        "{pushed}"
+    );
 
     // The access log is per tenant too.
     common::settle_access_log(&server).await;
-    let a_log = a.ok("{ accessLog(first: 500) { entries { username operation } } }", json!({})).await;
+    let a_log = a
+        .ok(
+            "{ accessLog(first: 500) { entries { username operation } } }",
+            json!({}),
+        )
+        .await;
     let a_entries = a_log["accessLog"]["entries"].as_array().unwrap();
     assert!(!a_entries.is_empty());
-    assert_eq!(a_entries.iter().filter(|e| e["operation"] == "createUser").count(), 1, "A created one user, B two: {a_entries:?}");
-    assert!(!a_entries.iter().any(|e| e["operation"] == "securitySettings"), "B's reads are not in A's log");
+    assert_eq!(
+        a_entries
+            .iter()
+            .filter(|e| e["operation"] == "createUser")
+            .count(),
+        1,
+        "A created one user, B two: {a_entries:?}"
+    );
+    assert!(
+        !a_entries
+            .iter()
+            .any(|e| e["operation"] == "securitySettings"),
+        "B's reads are not in A's log"
+    );
     server.stop().await;
 }
 

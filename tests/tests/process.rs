@@ -26,13 +26,19 @@ struct Server {
 
 fn serve(place: &TestStore) -> Server {
     let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&place.dir).env("KADEN_LOG", "warn");
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&place.dir)
+        .env("KADEN_LOG", "warn");
     if let Some(url) = &place.database_url {
         cmd.env("KADEN_DATABASE_URL", url);
     } else {
         cmd.env_remove("KADEN_DATABASE_URL");
     }
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("kaden starts");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("kaden starts");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -46,9 +52,14 @@ fn serve(place: &TestStore) -> Server {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut url = None;
     while Instant::now() < deadline {
-        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else { continue };
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
         if let Some(rest) = line.split("running at ").nth(1) {
-            url = rest.split_whitespace().next().map(|u| u.trim_end_matches('/').to_string());
+            url = rest
+                .split_whitespace()
+                .next()
+                .map(|u| u.trim_end_matches('/').to_string());
         }
         let done = line.starts_with("Log in with") || line.contains("one-time password");
         lines.push(line);
@@ -56,7 +67,11 @@ fn serve(place: &TestStore) -> Server {
             break;
         }
     }
-    Server { child, url: url.expect("kaden prints its URL"), lines }
+    Server {
+        child,
+        url: url.expect("kaden prints its URL"),
+        lines,
+    }
 }
 
 impl Server {
@@ -65,11 +80,16 @@ impl Server {
     }
 
     fn one_time_password(&self) -> Option<String> {
-        self.printed("one-time password:").and_then(|l| l.split_whitespace().last()).map(str::to_string)
+        self.printed("one-time password:")
+            .and_then(|l| l.split_whitespace().last())
+            .map(str::to_string)
     }
 
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([signal, &self.child.id().to_string()]).status().expect("kill runs");
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
         assert!(status.success());
     }
 
@@ -79,14 +99,24 @@ impl Server {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "kaden did not exit within {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "kaden did not exit within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
 
-async fn gql(url: &str, token: Option<&str>, query: &str, variables: Value) -> Result<Value, reqwest::Error> {
-    let mut r = reqwest::Client::new().post(format!("{url}/graphql")).json(&json!({"query": query, "variables": variables}));
+async fn gql(
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Result<Value, reqwest::Error> {
+    let mut r = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .json(&json!({"query": query, "variables": variables}));
     if let Some(t) = token {
         r = r.bearer_auth(t);
     }
@@ -94,7 +124,14 @@ async fn gql(url: &str, token: Option<&str>, query: &str, variables: Value) -> R
 }
 
 async fn login(url: &str, username: &str, password: &str) -> Option<String> {
-    let r = gql(url, None, "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", json!({"u": username, "p": password})).await.ok()?;
+    let r = gql(
+        url,
+        None,
+        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+        json!({"u": username, "p": password}),
+    )
+    .await
+    .ok()?;
     r["data"]["login"]["token"].as_str().map(str::to_string)
 }
 
@@ -102,21 +139,50 @@ async fn login(url: &str, username: &str, password: &str) -> Option<String> {
 async fn first_run_prints_a_one_time_password_once_and_sigterm_stops_cleanly() {
     let place = TestStore::new(StoreKind::Sqlite).await;
     let server = serve(&place);
-    let password = server.one_time_password().expect("first run prints a one-time password");
+    let password = server
+        .one_time_password()
+        .expect("first run prints a one-time password");
     assert!(password.len() >= 16);
     assert!(server.printed("username: admin").is_some());
-    assert!(login(&server.url, "admin", "admin").await.is_none(), "no default password");
-    let token = login(&server.url, "admin", &password).await.expect("the printed password logs in");
-    let me = gql(&server.url, Some(&token), "{ me { username role } }", json!({})).await.unwrap();
-    assert_eq!(me["data"]["me"], json!({"username": "admin", "role": "MGR"}));
+    assert!(
+        login(&server.url, "admin", "admin").await.is_none(),
+        "no default password"
+    );
+    let token = login(&server.url, "admin", &password)
+        .await
+        .expect("the printed password logs in");
+    let me = gql(
+        &server.url,
+        Some(&token),
+        "{ me { username role } }",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        me["data"]["me"],
+        json!({"username": "admin", "role": "MGR"})
+    );
     server.signal("-TERM");
-    assert!(server.wait(Duration::from_secs(15)).success(), "SIGTERM is a clean exit");
+    assert!(
+        server.wait(Duration::from_secs(15)).success(),
+        "SIGTERM is a clean exit"
+    );
 
     let again = serve(&place);
-    assert!(again.one_time_password().is_none(), "the password is shown only once");
-    assert!(login(&again.url, "admin", &password).await.is_some(), "the account survives a restart");
+    assert!(
+        again.one_time_password().is_none(),
+        "the password is shown only once"
+    );
+    assert!(
+        login(&again.url, "admin", &password).await.is_some(),
+        "the account survives a restart"
+    );
     again.signal("-INT");
-    assert!(again.wait(Duration::from_secs(15)).success(), "ctrl-c is a clean exit");
+    assert!(
+        again.wait(Duration::from_secs(15)).success(),
+        "ctrl-c is a clean exit"
+    );
 }
 
 fn admin_create(place: &TestStore, username: &str, password: &str) -> std::process::Output {
@@ -129,7 +195,12 @@ fn admin_create(place: &TestStore, username: &str, password: &str) -> std::proce
         .stderr(Stdio::piped())
         .spawn()
         .expect("kaden admin create starts");
-    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password written");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("password written");
     child.wait_with_output().expect("kaden admin create ends")
 }
 
@@ -139,19 +210,33 @@ async fn admin_create_takes_the_password_from_stdin_and_checks_it() {
     let weak = admin_create(&place, "yamada", "short");
     assert!(!weak.status.success());
     let message = String::from_utf8_lossy(&weak.stderr);
-    assert!(message.contains("12"), "the refusal names the minimum length: {message}");
+    assert!(
+        message.contains("12"),
+        "the refusal names the minimum length: {message}"
+    );
     let common = admin_create(&place, "yamada", "password1234");
     assert!(!common.status.success(), "a common password is refused");
     let ok = admin_create(&place, "yamada", "a-long-and-uncommon-passphrase");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let taken = admin_create(&place, "Yamada", "another-long-passphrase-here");
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("yamada"));
 
     let server = serve(&place);
-    assert!(server.one_time_password().is_none(), "an existing account means no first-run password");
-    let token = login(&server.url, "yamada", "a-long-and-uncommon-passphrase").await.expect("login");
-    let me = gql(&server.url, Some(&token), "{ me { role } }", json!({})).await.unwrap();
+    assert!(
+        server.one_time_password().is_none(),
+        "an existing account means no first-run password"
+    );
+    let token = login(&server.url, "yamada", "a-long-and-uncommon-passphrase")
+        .await
+        .expect("login");
+    let me = gql(&server.url, Some(&token), "{ me { role } }", json!({}))
+        .await
+        .unwrap();
     assert_eq!(me["data"]["me"]["role"], "MGR");
     server.signal("-TERM");
     assert!(server.wait(Duration::from_secs(15)).success());
@@ -164,14 +249,38 @@ fn help_explains_every_command_and_setting() {
     for word in ["serve", "migrate", "admin", "bench"] {
         assert!(text.contains(word), "--help lists {word}: {text}");
     }
-    let serve = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let serve = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&serve.stdout);
-    for word in ["--listen", "KADEN_LISTEN", "--data-dir", "--database-url", "KADEN_DATABASE_URL", "--time-zone", "Asia/Tokyo", "--config"] {
+    for word in [
+        "--listen",
+        "KADEN_LISTEN",
+        "--data-dir",
+        "--database-url",
+        "KADEN_DATABASE_URL",
+        "--time-zone",
+        "Asia/Tokyo",
+        "--config",
+    ] {
         assert!(text.contains(word), "serve --help mentions {word}: {text}");
     }
-    let bad = Command::new(BIN).args(["serve", "--time-zone", "Mars/Base", "--data-dir", "/nonexistent-kaden"]).output().unwrap();
+    let bad = Command::new(BIN)
+        .args([
+            "serve",
+            "--time-zone",
+            "Mars/Base",
+            "--data-dir",
+            "/nonexistent-kaden",
+        ])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("Asia/Tokyo"), "the error says how to fix it");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("Asia/Tokyo"),
+        "the error says how to fix it"
+    );
 }
 
 /// SIGKILL during a burst of writes: every acknowledged write is there after a restart, no
@@ -185,13 +294,25 @@ async fn crash_safety(kind: StoreKind) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..8 {
-        let (url, token, acked, stop) = (server.url.clone(), token.clone(), Arc::clone(&acked), Arc::clone(&stop));
+        let (url, token, acked, stop) = (
+            server.url.clone(),
+            token.clone(),
+            Arc::clone(&acked),
+            Arc::clone(&stop),
+        );
         writers.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
                 let name = format!("w{w}-{i}");
-                match gql(&url, Some(&token), "mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }", json!({"n": name})).await {
+                match gql(
+                    &url,
+                    Some(&token),
+                    "mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }",
+                    json!({"n": name}),
+                )
+                .await
+                {
                     Ok(r) => {
                         if let Some(id) = r["data"]["createCampaign"]["campaign"]["id"].as_str() {
                             acked.lock().unwrap().push(id.to_string());
@@ -211,18 +332,36 @@ async fn crash_safety(kind: StoreKind) {
         w.await.unwrap();
     }
     let acked: Vec<String> = acked.lock().unwrap().clone();
-    assert!(acked.len() > 20, "the burst wrote something before the kill ({} acknowledged)", acked.len());
+    assert!(
+        acked.len() > 20,
+        "the burst wrote something before the kill ({} acknowledged)",
+        acked.len()
+    );
 
     let again = serve(&place);
-    let token = login(&again.url, "admin", &password).await.expect("login after the crash");
-    let list = gql(&again.url, Some(&token), "{ campaigns { id } }", json!({})).await.unwrap();
-    let present: HashSet<String> = list["data"]["campaigns"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let token = login(&again.url, "admin", &password)
+        .await
+        .expect("login after the crash");
+    let list = gql(&again.url, Some(&token), "{ campaigns { id } }", json!({}))
+        .await
+        .unwrap();
+    let present: HashSet<String> = list["data"]["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
     for id in &acked {
-        assert!(present.contains(id), "acknowledged campaign {id} lost in the crash");
+        assert!(
+            present.contains(id),
+            "acknowledged campaign {id} lost in the crash"
+        );
     }
 
     // No half command: every stream is 1..n without a gap; read models equal a fresh replay.
-    let store = kaden_api::store::Store::open(&place.config()).await.unwrap();
+    let store = kaden_api::store::Store::open(&place.config())
+        .await
+        .unwrap();
     let rows = {
         use kaden_projections::log::EventLog;
         let mut all = Vec::new();
@@ -235,9 +374,13 @@ async fn crash_safety(kind: StoreKind) {
         }
         all
     };
-    let mut streams: std::collections::HashMap<(String, String), Vec<i64>> = std::collections::HashMap::new();
+    let mut streams: std::collections::HashMap<(String, String), Vec<i64>> =
+        std::collections::HashMap::new();
     for r in &rows {
-        streams.entry((r.aggregate_type.clone(), r.aggregate_id.clone())).or_default().push(r.sequence);
+        streams
+            .entry((r.aggregate_type.clone(), r.aggregate_id.clone()))
+            .or_default()
+            .push(r.sequence);
     }
     for (stream, mut seqs) in streams {
         seqs.sort_unstable();
@@ -246,8 +389,17 @@ async fn crash_safety(kind: StoreKind) {
     }
     let engine = Engine::new(ReadModels::default(), LogPosition::START);
     engine.catch_up(&store).await.unwrap();
-    let replayed: HashSet<String> = engine.read(|m| m.campaigns.list("default", true).iter().map(|c| c.id.clone()).collect());
-    assert_eq!(replayed, present, "the restarted server's read models equal a fresh replay");
+    let replayed: HashSet<String> = engine.read(|m| {
+        m.campaigns
+            .list("default", true)
+            .iter()
+            .map(|c| c.id.clone())
+            .collect()
+    });
+    assert_eq!(
+        replayed, present,
+        "the restarted server's read models equal a fresh replay"
+    );
     store.close().await;
     again.signal("-TERM");
     assert!(again.wait(Duration::from_secs(15)).success());

@@ -17,17 +17,32 @@ async fn fresh_replay(server: &TestServer) -> (LogPosition, ReadModels) {
 async fn activity(server: &TestServer, n: usize) {
     let admin = server.admin().await;
     for i in 0..n {
-        let created = admin.ok("mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }", json!({"n": format!("案件{i}")})).await;
-        let id = created["createCampaign"]["campaign"]["id"].as_str().unwrap().to_string();
+        let created = admin
+            .ok(
+                "mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }",
+                json!({"n": format!("案件{i}")}),
+            )
+            .await;
+        let id = created["createCampaign"]["campaign"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         if i % 2 == 0 {
             admin.ok("mutation($id: String!) { renameCampaign(id: $id, name: \"改名\") { position } }", json!({"id": id})).await;
         }
         if i % 3 == 0 {
-            admin.ok("mutation($id: String!) { deactivateCampaign(id: $id) { position } }", json!({"id": id})).await;
+            admin
+                .ok(
+                    "mutation($id: String!) { deactivateCampaign(id: $id) { position } }",
+                    json!({"id": id}),
+                )
+                .await;
         }
     }
     let mut other = server.client();
-    other.login(kaden_tests::ADMIN, kaden_tests::ADMIN_PASSWORD).await;
+    other
+        .login(kaden_tests::ADMIN, kaden_tests::ADMIN_PASSWORD)
+        .await;
     other.ok("mutation { logout }", json!({})).await;
 }
 
@@ -44,13 +59,23 @@ async fn replay_equals_live(kind: StoreKind) {
 
     // Restart: the snapshot saved at shutdown is the starting point; more writes follow.
     server.stop().await;
-    let store = kaden_api::store::Store::open(&place.config()).await.unwrap();
-    let (snap_position, _) = store.load_projection_snapshot("read_models", ReadModels::SCHEMA_VERSION).await.unwrap().expect("snapshot saved at shutdown");
+    let store = kaden_api::store::Store::open(&place.config())
+        .await
+        .unwrap();
+    let (snap_position, _) = store
+        .load_projection_snapshot("read_models", ReadModels::SCHEMA_VERSION)
+        .await
+        .unwrap()
+        .expect("snapshot saved at shutdown");
     assert_eq!(snap_position, live.0);
     store.close().await;
 
     let server = TestServer::start(&place).await;
-    assert_eq!(server.app.state.engine.applied(), 0, "started from the snapshot: nothing replayed");
+    assert_eq!(
+        server.app.state.engine.applied(),
+        0,
+        "started from the snapshot: nothing replayed"
+    );
     assert_eq!(server.app.state.engine.snapshot().1, live.1);
     activity(&server, 5).await;
     server.settle().await;

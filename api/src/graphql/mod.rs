@@ -47,10 +47,7 @@ pub struct MutationRoot(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(
-    campaign::CampaignSubscription,
-    folders::FolderSubscription,
-);
+pub struct SubscriptionRoot(campaign::CampaignSubscription, folders::FolderSubscription);
 
 pub type KadenSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

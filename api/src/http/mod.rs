@@ -23,8 +23,8 @@ use crate::error::ApiError;
 use crate::metrics::Gauges;
 
 mod access_log;
-pub(crate) mod guard;
 mod export;
+pub(crate) mod guard;
 mod import;
 
 /// The browser session cookie (HttpOnly, SameSite=Strict).
@@ -40,10 +40,20 @@ pub fn router(app: App) -> Router {
         .route("/graphql", post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/graphiql", get(graphiql))
-        .route("/api/folders/import/preview", post(import::preview).layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES + 64 * 1024)))
+        .route(
+            "/api/folders/import/preview",
+            post(import::preview).layer(axum::extract::DefaultBodyLimit::max(
+                import::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
         .route("/api/folders/import/commit", post(import::commit))
         .route("/api/folders/{id}/export", get(export::folder_export))
-        .route("/api/dnc/import", post(import::dnc_import).layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES + 64 * 1024)))
+        .route(
+            "/api/dnc/import",
+            post(import::dnc_import).layer(axum::extract::DefaultBodyLimit::max(
+                import::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
         .route("/access-log.csv", get(access_log::export_csv))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -39,5 +39,7 @@ pub async fn domain_head(server: &TestServer) -> LogPosition {
 
 /// The first error's message.
 pub fn message(response: &Value) -> &str {
-    response["errors"][0]["message"].as_str().unwrap_or("<no message>")
+    response["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("<no message>")
 }
