@@ -369,6 +369,31 @@ async fn bench_store(
         .as_str()
         .ok_or("no campaign")?
         .to_string();
+    // CMP-2: imports need a main caller number from the tenant's contracted numbers.
+    let contract = kaden_domain::tenant::TenantCommand::SetContractedNumbers {
+        numbers: vec!["0312340000".to_string()],
+    };
+    let ctx = crate::commands::RequestContext::system("default");
+    if let Some(position) = app
+        .state
+        .commands
+        .tenant("default", contract, &ctx)
+        .await
+        .map_err(|e| e.message)?
+    {
+        app.state
+            .engine
+            .wait_for(position, Duration::from_secs(10))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    graphql(
+        addr,
+        Some(&token),
+        "mutation($id: String!) { setCallerNumbers(id: $id, main: \"0312340000\", subs: []) { position } }",
+        json!({"id": campaign}),
+    )
+    .await?;
 
     let mut parse = Vec::new();
     let mut totals = Vec::new();

@@ -203,32 +203,57 @@ pub fn refusal(error: &ApiError) -> Refusal {
 /// An existing folder's columns and customer count.
 type AppendTarget = (Vec<String>, usize);
 
-/// What the rules need from the read models: the target's columns and count, and the campaign.
+/// What the rules need from the read models: the campaign, its reserved names, and the
+/// target's columns and count.
 fn target_of(
     models: &ReadModels,
     tenant: &str,
     destination: &Destination,
-) -> Result<(String, Option<AppendTarget>), ApiError> {
-    match destination {
-        Destination::NewFolder { campaign_id, .. } => {
-            if models.campaigns.get(tenant, campaign_id).is_none() {
-                return Err(ApiError::domain(&FolderError::CampaignNotFound {
-                    campaign_id: campaign_id.clone(),
-                }));
-            }
-            Ok((campaign_id.clone(), None))
-        }
+) -> Result<(String, ReservedNames, Option<AppendTarget>), ApiError> {
+    let (campaign_id, target) = match destination {
+        Destination::NewFolder { campaign_id, .. } => (campaign_id.clone(), None),
         Destination::Folder { number } => {
             let f = models
                 .folders
                 .folder(tenant, *number)
                 .ok_or_else(|| ApiError::not_found("リストフォルダ", &number.to_string()))?;
-            Ok((
+            (
                 f.campaign_id.clone(),
                 Some((f.columns.clone(), f.registered as usize)),
-            ))
+            )
         }
-    }
+    };
+    let reserved = import_gate(models, tenant, &campaign_id)?;
+    Ok((campaign_id, reserved, target))
+}
+
+/// CMP-2 and CMP-5 for adding customers to a campaign's folders: the campaign exists and has
+/// a main caller number (the refusal says what to configure); its status and attribute names
+/// are reserved, so no column may take them.
+pub fn import_gate(
+    models: &ReadModels,
+    tenant: &str,
+    campaign_id: &str,
+) -> Result<ReservedNames, ApiError> {
+    let campaign = models.campaigns.get(tenant, campaign_id).ok_or_else(|| {
+        ApiError::domain(&FolderError::CampaignNotFound {
+            campaign_id: campaign_id.to_owned(),
+        })
+    })?;
+    campaign
+        .settings
+        .check_ready()
+        .map_err(|e| ApiError::domain(&e))?;
+    let settings = &campaign.settings;
+    Ok(ReservedNames {
+        statuses: settings.statuses().map(str::to_owned).collect(),
+        attributes: settings
+            .customer_attributes
+            .iter()
+            .chain(&settings.result_attributes)
+            .map(|a| a.name.clone())
+            .collect(),
+    })
 }
 
 /// Parses and checks `bytes` for `destination` without writing anything (LST-2..4 dry run).
@@ -240,12 +265,10 @@ pub fn preview(
     bytes: &[u8],
 ) -> Result<PreviewReport, Refusal> {
     let tenant = ctx.tenant_id.clone();
-    let (campaign_id, target) = app
+    let (campaign_id, reserved, target) = app
         .engine
         .read(|m| target_of(m, &tenant, &destination))
         .map_err(|e| refusal(&e))?;
-    // Campaign statuses and attributes (CMP-5) do not exist yet: nothing is reserved.
-    let reserved = ReservedNames::default();
     let rules = ImportRules {
         reserved: &reserved,
         target: match &target {

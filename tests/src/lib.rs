@@ -265,6 +265,58 @@ impl Client {
     }
 }
 
+/// The tenant's contracted number that [`ready_campaign`] uses as the main caller number.
+pub const CALLER_NUMBER: &str = "0312340000";
+
+/// A campaign ready for imports and calls (CMP-2): the tenant gets a contracted number (as
+/// `kaden admin contract` would) and the campaign takes it as its main caller number.
+pub async fn ready_campaign(server: &TestServer, admin: &Client, name: &str) -> String {
+    let state = &server.app.state;
+    let contracted = state.engine.read(|m| {
+        m.directory
+            .tenant("default")
+            .is_some_and(|t| t.contracted_numbers.iter().any(|n| n == CALLER_NUMBER))
+    });
+    if !contracted {
+        let ctx = kaden_api::commands::RequestContext::system("default");
+        let numbers = kaden_domain::tenant::TenantCommand::SetContractedNumbers {
+            numbers: vec![CALLER_NUMBER.to_string()],
+        };
+        let position = state
+            .commands
+            .tenant("default", numbers, &ctx)
+            .await
+            .expect("contract")
+            .expect("written");
+        state
+            .engine
+            .wait_for(position, Duration::from_secs(10))
+            .await
+            .expect("contract visible");
+    }
+    let created = admin
+        .ok(
+            "mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }",
+            json!({"n": name}),
+        )
+        .await;
+    let id = created["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .expect("campaign id")
+        .to_string();
+    let set = admin
+        .ok(
+            "mutation($id: String!, $main: String!) { setCallerNumbers(id: $id, main: $main, subs: []) { campaign { readyForCalls } } }",
+            json!({"id": id, "main": CALLER_NUMBER}),
+        )
+        .await;
+    assert_eq!(
+        set["setCallerNumbers"]["campaign"]["readyForCalls"], true,
+        "{set}"
+    );
+    id
+}
+
 /// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

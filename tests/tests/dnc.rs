@@ -32,17 +32,8 @@ async fn upload(
     (status, response.json().await.expect("json answer"))
 }
 
-async fn campaign(admin: &Client, name: &str) -> String {
-    let data = admin
-        .ok(
-            "mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }",
-            json!({"n": name}),
-        )
-        .await;
-    data["createCampaign"]["campaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+async fn campaign(server: &TestServer, admin: &Client, name: &str) -> String {
+    kaden_tests::ready_campaign(server, admin, name).await
 }
 
 async fn permission(admin: &Client, campaign: &str, number: &str) -> Value {
@@ -56,8 +47,8 @@ async fn dnc_register_search_edit_unregister(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let server = TestServer::start(&place).await;
     let admin = server.admin().await;
-    let spring = campaign(&admin, "春の案件").await;
-    let autumn = campaign(&admin, "秋の案件").await;
+    let spring = campaign(&server, &admin, "春の案件").await;
+    let autumn = campaign(&server, &admin, "秋の案件").await;
 
     // DNC-3 by form, for one campaign; the number is normalised like LST-3.
     let registered = admin

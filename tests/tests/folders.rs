@@ -50,17 +50,8 @@ async fn commit(server: &TestServer, client: &Client, preview_id: &str, key: &st
     (status, response.json().await.expect("json answer"))
 }
 
-async fn campaign(admin: &Client, name: &str) -> String {
-    let data = admin
-        .ok(
-            "mutation($n: String!) { createCampaign(name: $n) { campaign { id } } }",
-            json!({"n": name}),
-        )
-        .await;
-    data["createCampaign"]["campaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+async fn campaign(server: &TestServer, admin: &Client, name: &str) -> String {
+    kaden_tests::ready_campaign(server, admin, name).await
 }
 
 async fn head(server: &TestServer) -> String {
@@ -81,7 +72,7 @@ async fn lst_2_import_preview_commit(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let server = TestServer::start(&place).await;
     let admin = server.admin().await;
-    let spring = campaign(&admin, "春の案件").await;
+    let spring = campaign(&server, &admin, "春の案件").await;
 
     // Shift_JIS, detected; hyphens, a lost leading zero and full-width digits (LST-3).
     let file = sjis(
@@ -280,7 +271,7 @@ async fn lst_3_every_bad_row_reported_nothing_written(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let server = TestServer::start(&place).await;
     let admin = server.admin().await;
-    let spring = campaign(&admin, "春の案件").await;
+    let spring = campaign(&server, &admin, "春の案件").await;
     let before = head(&server).await;
     let file = "会社名,電話番号\nA,0312345678\nB,12\nC,0312345679\nD,+1 555 0100\n"
         .as_bytes()
@@ -411,7 +402,7 @@ async fn lst_8_folder_operations(kind: StoreKind) {
     let place = TestStore::new(kind).await;
     let server = TestServer::start(&place).await;
     let admin = server.admin().await;
-    let spring = campaign(&admin, "春の案件").await;
+    let spring = campaign(&server, &admin, "春の案件").await;
 
     // LST-2d empty folder with column names; LST-2c manual rows.
     let created = admin
@@ -613,4 +604,93 @@ async fn lst_8_folder_operations_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lst_8_folder_operations_postgres() {
     lst_8_folder_operations(StoreKind::Postgres).await;
+}
+
+/// CMP-2: a campaign without a main caller number takes no imports (file or typed rows), and
+/// the refusal says what to configure. CMP-5: a column may not take a status's name.
+async fn cmp_2_import_needs_a_ready_campaign(kind: StoreKind) {
+    let place = TestStore::new(kind).await;
+    let server = TestServer::start(&place).await;
+    let admin = server.admin().await;
+    let created = admin
+        .ok(
+            "mutation { createCampaign(name: \"未設定の案件\") { campaign { id } } }",
+            json!({}),
+        )
+        .await;
+    let bare = created["createCampaign"]["campaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = head(&server).await;
+    let file = "会社名,電話番号\nA,0312345678\n".as_bytes().to_vec();
+    let fields = [
+        ("campaignId", bare.clone()),
+        ("folderName", "x".to_string()),
+    ];
+    let (status, refused) = upload(
+        &server,
+        &admin,
+        "/api/folders/import/preview",
+        &fields,
+        file.clone(),
+    )
+    .await;
+    assert_eq!(refused["code"], "NO_MAIN_CALLER_NUMBER", "{refused}");
+    assert!(status >= 400, "{status}");
+    let typed = admin
+        .gql(
+            "mutation($c: String!) { createFolder(campaignId: $c, name: \"手入力\", columns: [\"電話番号\"], rows: [[\"0312345678\"]]) { position } }",
+            json!({"c": bare}),
+        )
+        .await;
+    assert_eq!(
+        kaden_tests::error_code(&typed),
+        "NO_MAIN_CALLER_NUMBER",
+        "{typed}"
+    );
+    assert_eq!(head(&server).await, before, "nothing written");
+
+    // Ready: the same file passes, and a column named like a fixed status is refused.
+    let ready = campaign(&server, &admin, "設定済みの案件").await;
+    let fields = [
+        ("campaignId", ready.clone()),
+        ("folderName", "x".to_string()),
+    ];
+    let (status, ok) = upload(
+        &server,
+        &admin,
+        "/api/folders/import/preview",
+        &fields,
+        file,
+    )
+    .await;
+    assert_eq!(status, 200, "{ok}");
+    let clash = "会社名,電話番号,見込\nA,0312345678,高\n"
+        .as_bytes()
+        .to_vec();
+    let (status, refused) = upload(
+        &server,
+        &admin,
+        "/api/folders/import/preview",
+        &fields,
+        clash,
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["errors"][0]["code"], "HEADER_COLLIDES_WITH_STATUS",
+        "{refused}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cmp_2_import_needs_a_ready_campaign_sqlite() {
+    cmp_2_import_needs_a_ready_campaign(StoreKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cmp_2_import_needs_a_ready_campaign_postgres() {
+    cmp_2_import_needs_a_ready_campaign(StoreKind::Postgres).await;
 }

@@ -6,7 +6,7 @@ use kaden_domain::access::Capability;
 use kaden_domain::folder::{
     AddSource, FolderCommand, FolderError, customer_id, folder_aggregate_id, parse_customer_id,
 };
-use kaden_domain::list::{ImportRules, ImportTarget, ReservedNames, parse_manual_rows};
+use kaden_domain::list::{ImportRules, ImportTarget, parse_manual_rows};
 use kaden_projections::ReadModels;
 use kaden_projections::folders::{Condition, CustomerView, FolderView, MatchOp};
 
@@ -374,12 +374,19 @@ async fn run(
     })
 }
 
+/// Rows typed in by hand, under the same rules as a file: the campaign must be ready for
+/// imports (CMP-2) and its status and attribute names are reserved (CMP-5).
 fn manual_rows(
+    app: &crate::app::AppState,
+    tenant: &str,
+    campaign_id: &str,
     columns: &[String],
     rows: &[Vec<String>],
     target: ImportTarget<'_>,
 ) -> Result<kaden_domain::list::ParsedList, ApiError> {
-    let reserved = ReservedNames::default();
+    let reserved = app
+        .engine
+        .read(|m| crate::imports::import_gate(m, tenant, campaign_id))?;
     parse_manual_rows(
         columns,
         rows,
@@ -406,8 +413,8 @@ impl FolderMutation {
         let (request, _) = authorize(ctx, Capability::ListEdit)?;
         let app = state(ctx);
         let tenant = request.tenant_id.clone();
-        // CMP-2 (a main caller number on the campaign) is checked here once campaigns have
-        // caller numbers; today the campaign only has to exist.
+        // An empty folder is configuration and needs only the campaign; rows typed in with it
+        // pass the import gate (CMP-2, CMP-5) in `manual_rows`.
         if app
             .engine
             .read(|m| m.campaigns.get(&tenant, &campaign_id).is_none())
@@ -415,7 +422,14 @@ impl FolderMutation {
             return Err(ApiError::domain(&FolderError::CampaignNotFound { campaign_id }).into());
         }
         if let Some(rows) = rows.filter(|r| !r.is_empty()) {
-            let list = manual_rows(&columns, &rows, ImportTarget::NewFolder)?;
+            let list = manual_rows(
+                app,
+                &tenant,
+                &campaign_id,
+                &columns,
+                &rows,
+                ImportTarget::NewFolder,
+            )?;
             let destination = Destination::NewFolder {
                 campaign_id: campaign_id.clone(),
                 name,
@@ -483,6 +497,9 @@ impl FolderMutation {
             })
             .ok_or_else(|| not_found(folder_id))?;
         let list = manual_rows(
+            app,
+            &tenant,
+            &campaign_id,
             &columns,
             &rows,
             ImportTarget::Append {
