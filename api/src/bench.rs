@@ -105,37 +105,47 @@ impl Target {
             }
             Self::Postgres(url) => {
                 let db = format!("kaden_bench_{}_{name}", std::process::id());
-                let mut admin = sqlx::PgConnection::connect(url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                admin
-                    .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                admin
-                    .execute(format!("CREATE DATABASE {db}").as_str())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut u = url::Url::parse(url).map_err(|e| e.to_string())?;
-                u.set_path(&db);
-                Ok(StoreConfig::Postgres { url: u.to_string() })
+                Ok(StoreConfig::Postgres {
+                    url: scratch_database(url, &db).await?,
+                })
             }
         }
     }
 
     async fn drop(&self, name: &str) -> Result<(), String> {
         if let Self::Postgres(url) = self {
-            let db = format!("kaden_bench_{}_{name}", std::process::id());
-            let mut admin = sqlx::PgConnection::connect(url)
-                .await
-                .map_err(|e| e.to_string())?;
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-                .await
-                .map_err(|e| e.to_string())?;
+            drop_database(url, &format!("kaden_bench_{}_{name}", std::process::id())).await?;
         }
         Ok(())
     }
+}
+
+/// Creates the empty database `db` on the server of `admin_url` (dropping a leftover of the
+/// same name) and returns its URL.
+pub(crate) async fn scratch_database(admin_url: &str, db: &str) -> Result<String, String> {
+    drop_database(admin_url, db).await?;
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut u = url::Url::parse(admin_url).map_err(|e| e.to_string())?;
+    u.set_path(db);
+    Ok(u.to_string())
+}
+
+/// Drops the database `db` on the server of `admin_url`, closing its connections.
+pub(crate) async fn drop_database(admin_url: &str, db: &str) -> Result<(), String> {
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn rate(n: usize, elapsed: Duration) -> f64 {

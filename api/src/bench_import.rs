@@ -17,7 +17,6 @@ use kaden_domain::list::{
 };
 use kaden_projections::folders::{Condition, MatchOp};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::app::{App, create_manager};
@@ -320,20 +319,7 @@ async fn bench_store(
     let mut settings = Settings::for_data_dir(&temp);
     let db = format!("kaden_bench_import_{}", std::process::id());
     if let Some(url) = admin_url {
-        let mut admin = sqlx::PgConnection::connect(url)
-            .await
-            .map_err(|e| e.to_string())?;
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-            .await
-            .map_err(|e| e.to_string())?;
-        admin
-            .execute(format!("CREATE DATABASE {db}").as_str())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut u = url::Url::parse(url).map_err(|e| e.to_string())?;
-        u.set_path(&db);
-        settings.database_url = Some(u.to_string());
+        settings.database_url = Some(crate::bench::scratch_database(url, &db).await?);
     }
     let app = App::start(settings).await.map_err(|e| e.to_string())?;
     create_manager(&app.state, "default", USER, PASSWORD)
@@ -544,12 +530,7 @@ async fn bench_store(
     let _ = server.await;
     app.shutdown().await;
     if let Some(url) = admin_url {
-        let mut admin = sqlx::PgConnection::connect(url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let _ = admin
-            .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-            .await;
+        let _ = crate::bench::drop_database(url, &db).await;
     }
     let _ = std::fs::remove_dir_all(&temp);
     Ok(())

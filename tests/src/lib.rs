@@ -317,6 +317,32 @@ pub async fn ready_campaign(server: &TestServer, admin: &Client, name: &str) -> 
     id
 }
 
+/// Uploads `file` as the multipart part `file` with text `fields` to `path` (bearer token if
+/// the client has one); returns the status and the JSON answer.
+pub async fn upload(
+    server: &TestServer,
+    client: &Client,
+    path: &str,
+    fields: &[(&str, String)],
+    file: Vec<u8>,
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.clone());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(file).file_name("upload.csv"),
+    );
+    let mut request = client.http.post(server.url(path)).multipart(form);
+    if let Some(token) = &client.token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("upload");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json answer"))
+}
+
 /// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

@@ -2,35 +2,8 @@
 //! form and by CSV (all or nothing), search, edit, unregister, the dial check, and the import
 //! preview counting numbers on the list.
 
-use kaden_tests::{Client, StoreKind, TestServer, TestStore, error_code};
+use kaden_tests::{Client, StoreKind, TestServer, TestStore, error_code, upload};
 use serde_json::{Value, json};
-
-async fn upload(
-    server: &TestServer,
-    client: &Client,
-    path: &str,
-    fields: &[(&str, String)],
-    file: Vec<u8>,
-) -> (u16, Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.clone());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(file).file_name("dnc.csv"),
-    );
-    let response = client
-        .http
-        .post(server.url(path))
-        .bearer_auth(client.token.as_deref().unwrap_or_default())
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json answer"))
-}
 
 async fn campaign(server: &TestServer, admin: &Client, name: &str) -> String {
     kaden_tests::ready_campaign(server, admin, name).await

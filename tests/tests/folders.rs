@@ -1,7 +1,7 @@
 //! List folders end to end on both stores (SPEC LST-1..9, EXP-1, ERR-1/2): HTTP upload with
 //! preview and commit, GraphQL folder operations, search, duplicates, export.
 
-use kaden_tests::{Client, StoreKind, Subscription, TestServer, TestStore, error_code};
+use kaden_tests::{Client, StoreKind, Subscription, TestServer, TestStore, error_code, upload};
 use serde_json::{Value, json};
 
 const FOLDER: &str = "folder { id name active registeredCount workCount progress columns { name displayName isPhone } } position";
@@ -13,30 +13,6 @@ fn sjis(text: &str) -> Vec<u8> {
 }
 
 /// POSTs a multipart upload with `fields` and `file`; returns (status, JSON body).
-async fn upload(
-    server: &TestServer,
-    client: &Client,
-    path: &str,
-    fields: &[(&str, String)],
-    file: Vec<u8>,
-) -> (u16, Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in fields {
-        form = form.text(name.to_string(), value.clone());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(file).file_name("list.csv"),
-    );
-    let mut request = client.http.post(server.url(path)).multipart(form);
-    if let Some(token) = &client.token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.expect("upload");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json answer"))
-}
-
 async fn commit(server: &TestServer, client: &Client, preview_id: &str, key: &str) -> (u16, Value) {
     let response = client
         .http
