@@ -10,6 +10,7 @@ use kaden_domain::event::KadenEvent;
 use kaden_domain::folder::{AddSource, FolderEvent, FolderRowsEvent, ImportOutcome, customer_id};
 use kaden_domain::list::PhoneNumber;
 use kaden_domain::metadata::TenantId;
+use kaden_domain::tenant::TenantEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::Change;
@@ -422,6 +423,21 @@ impl Folders {
                 f.updated_at = at;
                 for (phone, holder) in added {
                     t.add_holder(phone, holder);
+                }
+            }
+            // USR-4: a deleted user leaves every folder's permission list.
+            KadenEvent::Tenant(TenantEvent::UserDeleted { user_id, .. }) => {
+                let Some(t) = self.by_tenant.get_mut(&event.aggregate_id) else {
+                    return;
+                };
+                for (number, f) in &mut t.folders {
+                    if f.permitted_users.contains(user_id) {
+                        f.permitted_users.retain(|u| u != user_id);
+                        changes.push(Change::Folder {
+                            tenant_id: event.aggregate_id.clone(),
+                            folder: *number,
+                        });
+                    }
                 }
             }
             KadenEvent::Folder(e) => {

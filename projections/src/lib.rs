@@ -39,7 +39,7 @@ pub struct ReadModels {
 impl ReadModels {
     /// Bump when a read model's shape or folding changes: older snapshots are then ignored and
     /// the models are rebuilt by replay.
-    pub const SCHEMA_VERSION: i32 = 3;
+    pub const SCHEMA_VERSION: i32 = 4;
 
     /// Folds one event into every model, noting what changed.
     pub fn apply(&mut self, event: &StoredEvent, changes: &mut Vec<Change>) {

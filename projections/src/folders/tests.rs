@@ -179,3 +179,26 @@ fn lst_1_operators_see_permitted_active_folders_of_active_campaigns() {
     );
     assert_eq!(numbers(m.tenant("t").unwrap().visible_to(5, |_| true)), [1]);
 }
+
+#[test]
+fn usr_4_a_deleted_user_leaves_every_permission_list() {
+    let mut m = model();
+    let mut changes = Vec::new();
+    let permit = FolderEvent::PermittedUsersSet { users: vec![5, 6] };
+    m.apply(
+        &event("t", "t:1", folder_event(permit.clone())),
+        &mut changes,
+    );
+    m.apply(&event("t", "t:2", folder_event(permit)), &mut changes);
+    changes.clear();
+    let deleted = KadenEvent::Tenant(TenantEvent::UserDeleted {
+        user_id: 5,
+        username: "op5".into(),
+        display_name: "五".into(),
+    });
+    m.apply(&event("t", "t", deleted), &mut changes);
+    assert_eq!(m.folder("t", 1).unwrap().permitted_users, [6]);
+    assert_eq!(m.folder("t", 2).unwrap().permitted_users, [6]);
+    assert_eq!(changes.len(), 2, "both folders announce the change");
+    assert!(m.tenant("t").unwrap().visible_to(5, |_| true).is_empty());
+}
