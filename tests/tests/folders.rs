@@ -658,6 +658,50 @@ async fn cmp_2_import_needs_a_ready_campaign(kind: StoreKind) {
         refused["errors"][0]["code"], "HEADER_COLLIDES_WITH_STATUS",
         "{refused}"
     );
+    // ... and the other way round: a status or attribute may not take a folder column's name.
+    admin
+        .ok(
+            "mutation($c: String!) { createFolder(campaignId: $c, name: \"列あり\", columns: [\"会社名\", \"電話番号\"]) { position } }",
+            json!({"c": ready}),
+        )
+        .await;
+    let before = head(&server).await;
+    let status_clash = admin
+        .gql(
+            "mutation($id: String!) { setStatuses(id: $id, custom: [\"会社名\"]) { position } }",
+            json!({"id": ready}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&status_clash),
+        "NAME_COLLISION",
+        "{status_clash}"
+    );
+    assert!(
+        status_clash["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("列あり"),
+        "{status_clash}"
+    );
+    let attribute_clash = admin
+        .gql(
+            "mutation($id: String!) { setAttributes(id: $id, target: \"customer\", attributes: [{name: \"会社名\", kind: \"text\", choices: []}]) { position } }",
+            json!({"id": ready}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&attribute_clash),
+        "NAME_COLLISION",
+        "{attribute_clash}"
+    );
+    assert_eq!(head(&server).await, before, "nothing written");
+    admin
+        .ok(
+            "mutation($id: String!) { setStatuses(id: $id, custom: [\"資料送付\"]) { position } }",
+            json!({"id": ready}),
+        )
+        .await;
     server.stop().await;
 }
 
