@@ -315,13 +315,7 @@ impl FolderQuery {
         let tenant = &request.tenant_id;
         let (folder, number) =
             parse_customer_id(&id).ok_or_else(|| ApiError::not_found("顧客", &id))?;
-        Ok(state(ctx)
-            .engine
-            .read(|m| {
-                let f = m.folders.folder(tenant, folder)?;
-                f.customer(number).map(|c| customer_object(m, tenant, f, c))
-            })
-            .ok_or_else(|| ApiError::not_found("顧客", &id))?)
+        Ok(read_customer(ctx, tenant, folder, number, &id)?)
     }
 
     /// Numbers held by more than one customer, with every holder (LST-6); optionally only
@@ -372,6 +366,23 @@ async fn run(
         folder: folder_object(ctx, &request.tenant_id, number)?,
         position: position_text(position),
     })
+}
+
+/// One customer as clients see it, or NOT_FOUND naming `id`.
+fn read_customer(
+    ctx: &Context<'_>,
+    tenant: &str,
+    folder: u32,
+    number: u32,
+    id: &str,
+) -> Result<CustomerObject, ApiError> {
+    state(ctx)
+        .engine
+        .read(|m| {
+            let f = m.folders.folder(tenant, folder)?;
+            f.customer(number).map(|c| customer_object(m, tenant, f, c))
+        })
+        .ok_or_else(|| ApiError::not_found("顧客", id))
 }
 
 /// Rows typed in by hand, under the same rules as a file: the campaign must be ready for
@@ -620,13 +631,7 @@ impl FolderMutation {
         };
         run(ctx, request, folder, command).await?;
         let tenant = &request.tenant_id;
-        Ok(state(ctx)
-            .engine
-            .read(|m| {
-                let f = m.folders.folder(tenant, folder)?;
-                f.customer(number).map(|c| customer_object(m, tenant, f, c))
-            })
-            .ok_or_else(|| ApiError::not_found("顧客", &id))?)
+        Ok(read_customer(ctx, tenant, folder, number, &id)?)
     }
 
     /// Deletes customers by id (LST-8; LST-6 "delete one or all duplicates"), folder by folder.
