@@ -72,10 +72,7 @@ impl App {
         };
         let from_snapshot = position != LogPosition::START;
         let engine = Engine::new(models, position);
-        let replayed = engine
-            .catch_up(&store)
-            .await
-            .map_err(|e| StoreError::Query(sqlx::Error::Protocol(e.to_string())))?;
+        let replayed = engine.catch_up(&store).await?;
         tracing::info!(
             store = store.kind(),
             from_snapshot,
@@ -145,8 +142,7 @@ impl AppState {
         if position == LogPosition::START {
             return Ok(());
         }
-        let payload = serde_json::to_string(&models)
-            .map_err(|e| StoreError::Query(sqlx::Error::Protocol(e.to_string())))?;
+        let payload = serde_json::to_string(&models)?;
         self.store
             .save_projection_snapshot(
                 SNAPSHOT_NAME,

@@ -203,7 +203,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let store = if settings.database_url.is_some() {
         "PostgreSQL".to_string()
     } else {
-        format!("SQLite at {}", settings.store_path_text())
+        format!("SQLite at {}", settings.sqlite_path().display())
     };
     let app = App::start(settings).await.map_err(|e| e.to_string())?;
     println!(

@@ -56,16 +56,16 @@ impl Settings {
         }
     }
 
-    /// Where the embedded store lives, for messages.
-    pub fn store_path_text(&self) -> String {
-        self.data_dir.join("kaden.sqlite3").display().to_string()
+    /// The embedded store's file (used when no database URL is set).
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("kaden.sqlite3")
     }
 
     pub fn store(&self) -> StoreConfig {
         match &self.database_url {
             Some(url) => StoreConfig::Postgres { url: url.clone() },
             None => StoreConfig::Sqlite {
-                path: self.data_dir.join("kaden.sqlite3"),
+                path: self.sqlite_path(),
             },
         }
     }

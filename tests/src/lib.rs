@@ -239,22 +239,32 @@ impl Client {
         r
     }
 
-    /// Sends a query with the bearer token if there is one.
-    pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        let mut request = self
+    /// A GraphQL request with the bearer token if there is one.
+    fn request(&self, query: &str, variables: Value) -> reqwest::RequestBuilder {
+        let request = self
             .http
             .post(&self.url)
             .json(&json!({"query": query, "variables": variables}));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
-        request
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json body")
+    }
+
+    /// Sends a query with the bearer token if there is one.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        send(self.request(query, variables)).await
+    }
+
+    /// The same with one extra header (e.g. `x-kaden-after`).
+    pub async fn gql_with_header(
+        &self,
+        header: &str,
+        value: &str,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        send(self.request(query, variables).header(header, value)).await
     }
 
     /// The data of a query that must succeed.
@@ -341,6 +351,16 @@ pub async fn upload(
     let response = request.send().await.expect("upload");
     let status = response.status().as_u16();
     (status, response.json().await.expect("json answer"))
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Value {
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json body")
 }
 
 /// The first error's `extensions.code`.

@@ -335,31 +335,18 @@ async fn sessions_and_roles(kind: StoreKind) {
         .as_str()
         .unwrap()
         .to_string();
-    let read: serde_json::Value = admin
-        .http
-        .post(&admin.url)
-        .bearer_auth(admin.token.as_deref().unwrap())
-        .header("x-kaden-after", &position)
-        .json(&json!({"query": "{ campaigns { name } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = admin
+        .gql_with_header(
+            "x-kaden-after",
+            &position,
+            "{ campaigns { name } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(read["data"]["campaigns"][0]["name"], "位置");
-    let bad: serde_json::Value = admin
-        .http
-        .post(&admin.url)
-        .bearer_auth(admin.token.as_deref().unwrap())
-        .header("x-kaden-after", "soon")
-        .json(&json!({"query": "{ campaigns { name } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bad = admin
+        .gql_with_header("x-kaden-after", "soon", "{ campaigns { name } }", json!({}))
+        .await;
     assert_eq!(error_code(&bad), "BAD_POSITION");
 
     // Health, readiness, metrics.

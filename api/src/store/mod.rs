@@ -44,6 +44,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("event store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("cannot encode the read-model snapshot: {0}")]
+    Snapshot(#[from] serde_json::Error),
 }
 
 tokio::task_local! {
