@@ -40,6 +40,8 @@ pub struct AppState {
     pub access: crate::audit::AccessRecorder,
     /// Last activity per session on this node (SEC-1 idle logout).
     pub activity: crate::security::Activity,
+    /// Telephony (None when the server runs without it).
+    calls: Option<Arc<crate::calls::Calls>>,
     stop: watch::Sender<bool>,
     closing: watch::Sender<bool>,
 }
@@ -84,7 +86,17 @@ impl App {
         let (stop, stop_rx) = watch::channel(false);
         tokio::spawn(Arc::clone(&engine).follow(store.clone(), stopped(stop_rx.clone())));
         let (access, access_inbox) = crate::audit::AccessRecorder::new();
+        let (calls, call_events) = match &settings.telephony {
+            Some(t) => {
+                let (calls, events) =
+                    crate::calls::Calls::start(t.clone(), Arc::clone(&engine), &settings.data_dir)
+                        .map_err(StoreError::Telephony)?;
+                (Some(calls), Some(events))
+            }
+            None => (None, None),
+        };
         let state = Arc::new(AppState {
+            calls,
             commands: Commands::new(&store),
             settings,
             store,
@@ -97,6 +109,9 @@ impl App {
             stop,
             closing: watch::channel(false).0,
         });
+        if let (Some(calls), Some(events)) = (state.calls(), call_events) {
+            calls.run_pump(Arc::clone(&state), events);
+        }
         tokio::spawn(save_snapshots(Arc::clone(&state), stop_rx));
         tokio::spawn(crate::audit::run(Arc::clone(&state), access_inbox));
         let schema = build_schema(Arc::clone(&state));
@@ -105,6 +120,9 @@ impl App {
 
     /// Stops following the log, saves a read-model snapshot, closes the store.
     pub async fn shutdown(&self) {
+        if let Some(calls) = self.state.calls() {
+            calls.shutdown().await;
+        }
         self.state.access.close().await;
         self.state.stop.send_replace(true);
         if let Err(error) = self.state.save_snapshot().await {
@@ -127,6 +145,11 @@ impl App {
 }
 
 impl AppState {
+    /// Telephony, when this server runs it.
+    pub fn calls(&self) -> Option<Arc<crate::calls::Calls>> {
+        self.calls.clone()
+    }
+
     /// Resolves once the server starts shutting down (subscriptions and WebSockets end then).
     pub fn closing(&self) -> impl Future<Output = ()> + Send + use<> {
         stopped(self.closing.subscribe())

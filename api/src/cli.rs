@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use kaden_domain::access::PasswordPolicy;
 
 use crate::app::{App, create_manager};
-use crate::config::{Overrides, Settings, resolve};
+use crate::config::{Overrides, Settings, TelephonyOverrides, resolve};
 
 #[derive(Debug, Parser)]
 #[command(name = "kaden", version, about = "架電 Kaden: cloud call-centre system for outbound teams", long_about = None)]
@@ -23,8 +23,10 @@ pub struct Cli {
 enum Command {
     /// Run the server (GraphQL at /graphql, GraphiQL at /graphiql). With no database URL the
     /// events are kept in <data-dir>/kaden.sqlite3. On first start it creates the manager
-    /// account `admin` and prints its one-time password.
-    Serve(StoreArgs),
+    /// account `admin` and prints its one-time password. Telephony (SIP/RTP) starts with it:
+    /// softphones register to --sip-listen, and calls go to --trunk or, without one, to a
+    /// built-in test carrier on loopback.
+    Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(StoreArgs),
     /// Accounts from the command line.
@@ -94,15 +96,83 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Settings for the tools (no telephony: only `serve` takes the SIP port).
     pub(crate) fn settings(&self) -> Result<Settings, String> {
+        self.settings_with(TelephonyOverrides {
+            disabled: true,
+            ..TelephonyOverrides::default()
+        })
+    }
+
+    fn settings_with(&self, telephony: TelephonyOverrides) -> Result<Settings, String> {
         resolve(Overrides {
             listen: self.listen,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             time_zone: self.time_zone.clone(),
             config: self.config.clone(),
+            telephony,
         })
         .map_err(|e| e.to_string())
+    }
+}
+
+/// `kaden serve`: the store flags plus telephony.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Run without SIP telephony (no calls).
+    #[arg(long, env = "KADEN_NO_TELEPHONY")]
+    no_telephony: bool,
+    /// UDP address softphones register to and calls are signalled from [default: the HTTP
+    /// listen address, port 5060].
+    #[arg(long, env = "KADEN_SIP_LISTEN", value_name = "ADDR")]
+    sip_listen: Option<SocketAddr>,
+    /// Address RTP binds to and SDP announces [default: the SIP address, 127.0.0.1 for
+    /// 0.0.0.0].
+    #[arg(long, env = "KADEN_MEDIA_IP", value_name = "IP")]
+    media_ip: Option<std::net::IpAddr>,
+    /// The carrier's SIP trunk (ip:port). Without it, a built-in test carrier answers on
+    /// loopback so calls can be tried on one machine.
+    #[arg(long, env = "KADEN_TRUNK", value_name = "ADDR")]
+    trunk: Option<SocketAddr>,
+    /// Host of the trunk's Request-URI [default: the trunk's IP].
+    #[arg(long, env = "KADEN_TRUNK_DOMAIN", value_name = "HOST")]
+    trunk_domain: Option<String>,
+    /// Digest username the trunk challenges for.
+    #[arg(long, env = "KADEN_TRUNK_USERNAME", value_name = "USER")]
+    trunk_username: Option<String>,
+    /// Digest password of the trunk (prefer the environment variable).
+    #[arg(
+        long,
+        env = "KADEN_TRUNK_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    trunk_password: Option<String>,
+    /// Licensed concurrent lines of a tenant whose contract sets none (MON-3) [default: 10].
+    #[arg(long, env = "KADEN_LICENSED_LINES", value_name = "N")]
+    licensed_lines: Option<u32>,
+    /// Test carrier odds as weights answer,busy,no_answer,not_in_service,fax [default:
+    /// 50,15,25,5,5].
+    #[arg(long, env = "KADEN_TEST_CARRIER_ODDS", value_name = "WEIGHTS")]
+    test_carrier_odds: Option<String>,
+}
+
+impl ServeArgs {
+    fn settings(&self) -> Result<Settings, String> {
+        self.store.settings_with(TelephonyOverrides {
+            disabled: self.no_telephony,
+            sip_listen: self.sip_listen,
+            media_ip: self.media_ip,
+            trunk: self.trunk,
+            trunk_domain: self.trunk_domain.clone(),
+            trunk_username: self.trunk_username.clone(),
+            trunk_password: self.trunk_password.clone(),
+            licensed_lines: self.licensed_lines,
+            test_carrier_odds: self.test_carrier_odds.clone(),
+        })
     }
 }
 
@@ -209,6 +279,30 @@ async fn serve(settings: Settings) -> Result<(), String> {
     println!(
         "架電 Kaden is running at http://{address}/  (GraphiQL: http://{address}/graphiql, store: {store})"
     );
+    match app.state.calls() {
+        Some(calls) => {
+            let carrier = match &calls.carrier {
+                Some(c) => format!(
+                    "built-in test carrier at {} (no trunk configured)",
+                    c.addr()
+                ),
+                None => format!(
+                    "trunk {}",
+                    calls
+                        .settings
+                        .trunk
+                        .as_ref()
+                        .map_or(String::new(), |t| t.addr.to_string())
+                ),
+            };
+            println!(
+                "Telephony: softphones register to sip:{} (realm {}; set a SIP password with the setSipPassword mutation); calls go to the {carrier}.",
+                calls.sip_addr(),
+                calls.settings.realm
+            );
+        }
+        None => println!("Telephony is off (--no-telephony): no calls."),
+    }
     match app.first_run().await.map_err(|e| e.message)? {
         Some((username, password)) => {
             println!("First run: created the manager account.");

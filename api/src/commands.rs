@@ -11,6 +11,7 @@ use kaden_domain::campaign::Campaign;
 use kaden_domain::dnc::DncRegistry;
 use kaden_domain::error::DomainError;
 use kaden_domain::folder::ListFolder;
+use kaden_domain::interaction::Interaction;
 use kaden_domain::metadata::{EventMetadata, TenantId};
 use kaden_domain::session::Session;
 use kaden_domain::tenant::Tenant;
@@ -94,6 +95,7 @@ pub struct Commands {
     session: Cqrs<Session>,
     folder: Cqrs<ListFolder>,
     dnc: Cqrs<DncRegistry>,
+    interaction: Cqrs<Interaction>,
 }
 
 /// Attempts for a command whose aggregate was changed concurrently.
@@ -107,6 +109,7 @@ impl Commands {
             session: store.cqrs(),
             folder: store.cqrs(),
             dnc: store.cqrs(),
+            interaction: store.cqrs(),
         }
     }
 
@@ -155,6 +158,18 @@ impl Commands {
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
         execute(&self.dnc, id, cmd, ctx).await
+    }
+}
+
+impl Commands {
+    /// One interaction (call) of a tenant (aggregate id `"{tenant}:{interaction id}"`).
+    pub async fn interaction(
+        &self,
+        id: &str,
+        cmd: <Interaction as Aggregate>::Command,
+        ctx: &RequestContext,
+    ) -> Result<Option<LogPosition>, ApiError> {
+        execute(&self.interaction, id, cmd, ctx).await
     }
 }
 

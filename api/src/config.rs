@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::calls::{TelephonySettings, TestCarrierSettings, TrunkSettings};
 use crate::store::StoreConfig;
 
 /// Settings of a running server.
@@ -23,6 +24,8 @@ pub struct Settings {
     pub default_tenant: String,
     /// Mark cookies `Secure` (HTTPS only). Defaults to on unless listening on loopback.
     pub secure_cookies: bool,
+    /// SIP/RTP telephony; `None`: the server runs without calls.
+    pub telephony: Option<TelephonySettings>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -38,6 +41,7 @@ impl std::fmt::Debug for Settings {
             .field("tenant_hosts", &self.tenant_hosts)
             .field("default_tenant", &self.default_tenant)
             .field("secure_cookies", &self.secure_cookies)
+            .field("telephony", &self.telephony)
             .finish()
     }
 }
@@ -53,6 +57,7 @@ impl Settings {
             tenant_hosts: HashMap::new(),
             default_tenant: DEFAULT_TENANT.to_string(),
             secure_cookies: false,
+            telephony: None,
         }
     }
 
@@ -100,6 +105,27 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     #[serde(default)]
     pub tenant_hosts: HashMap<String, String>,
+    #[serde(default)]
+    pub telephony: FileTelephony,
+}
+
+/// The `[telephony]` table of a config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTelephony {
+    pub enabled: Option<bool>,
+    pub sip_listen: Option<SocketAddr>,
+    pub media_ip: Option<std::net::IpAddr>,
+    /// The carrier's SIP address (`ip:port`); unset: the built-in test carrier.
+    pub trunk: Option<SocketAddr>,
+    pub trunk_domain: Option<String>,
+    pub trunk_username: Option<String>,
+    pub trunk_password: Option<String>,
+    pub licensed_lines: Option<u32>,
+    pub realm: Option<String>,
+    /// Test carrier: weights `answer,busy,no_answer,not_in_service,fax`, e.g. "50,15,25,5,5".
+    pub test_carrier_odds: Option<String>,
+    pub test_carrier_answer_delay_ms: Option<u64>,
 }
 
 /// A configuration problem, said so that it can be fixed.
@@ -117,6 +143,10 @@ pub enum ConfigError {
     },
     #[error("unknown time zone {0:?}: use an IANA name such as Asia/Tokyo or UTC")]
     TimeZone(String),
+    #[error(
+        "test carrier odds {0:?} must be five whole numbers: answer,busy,no_answer,not_in_service,fax (e.g. 50,15,25,5,5)"
+    )]
+    Odds(String),
     #[error(
         "database URL must start with postgres:// or postgresql:// (got {0}); leave it unset to use the embedded SQLite store"
     )]
@@ -144,6 +174,81 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub time_zone: Option<String>,
     pub config: Option<PathBuf>,
+    pub telephony: TelephonyOverrides,
+}
+
+/// Telephony flags (`kaden serve --sip-listen …`).
+#[derive(Debug, Default, Clone)]
+pub struct TelephonyOverrides {
+    pub disabled: bool,
+    pub sip_listen: Option<SocketAddr>,
+    pub media_ip: Option<std::net::IpAddr>,
+    pub trunk: Option<SocketAddr>,
+    pub trunk_domain: Option<String>,
+    pub trunk_username: Option<String>,
+    pub trunk_password: Option<String>,
+    pub licensed_lines: Option<u32>,
+    pub test_carrier_odds: Option<String>,
+}
+
+/// Parses test-carrier odds `answer,busy,no_answer,not_in_service,fax`.
+pub fn parse_odds(text: &str) -> Result<kaden_telephony::carrier::Odds, ConfigError> {
+    let n: Vec<u32> = text
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ConfigError::Odds(text.to_string()))?;
+    let [answer, busy, no_answer, not_in_service, fax] = n[..] else {
+        return Err(ConfigError::Odds(text.to_string()));
+    };
+    Ok(kaden_telephony::carrier::Odds {
+        answer,
+        busy,
+        no_answer,
+        not_in_service,
+        fax,
+    })
+}
+
+fn telephony(
+    o: TelephonyOverrides,
+    f: FileTelephony,
+    listen: SocketAddr,
+) -> Result<Option<TelephonySettings>, ConfigError> {
+    if o.disabled || f.enabled == Some(false) {
+        return Ok(None);
+    }
+    let sip_listen = o
+        .sip_listen
+        .or(f.sip_listen)
+        .unwrap_or_else(|| SocketAddr::new(listen.ip(), 5060));
+    let mut t = TelephonySettings::local(sip_listen.ip(), sip_listen.port());
+    if let Some(ip) = o.media_ip.or(f.media_ip) {
+        t.media_ip = ip;
+    }
+    if let Some(addr) = o.trunk.or(f.trunk) {
+        t.trunk = Some(TrunkSettings {
+            addr,
+            domain: o.trunk_domain.or(f.trunk_domain).unwrap_or_default(),
+            username: o.trunk_username.or(f.trunk_username),
+            password: o.trunk_password.or(f.trunk_password),
+        });
+    }
+    if let Some(lines) = o.licensed_lines.or(f.licensed_lines) {
+        t.default_lines = lines;
+    }
+    if let Some(realm) = f.realm {
+        t.realm = realm;
+    }
+    let mut carrier = TestCarrierSettings::default();
+    if let Some(odds) = o.test_carrier_odds.or(f.test_carrier_odds) {
+        carrier.odds = parse_odds(&odds)?;
+    }
+    if let Some(ms) = f.test_carrier_answer_delay_ms {
+        carrier.answer_delay = std::time::Duration::from_millis(ms);
+    }
+    t.test_carrier = carrier;
+    Ok(Some(t))
 }
 
 /// Resolves settings: flags and environment first, then the file, then defaults.
@@ -190,6 +295,7 @@ pub fn resolve(o: Overrides) -> Result<Settings, ConfigError> {
             .default_tenant
             .unwrap_or_else(|| DEFAULT_TENANT.to_string()),
         secure_cookies: file.secure_cookies.unwrap_or(!listen.ip().is_loopback()),
+        telephony: telephony(o.telephony, file.telephony, listen)?,
     })
 }
 

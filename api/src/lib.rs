@@ -12,6 +12,7 @@
 //! - `auth`: argon2id passwords, session and CSRF tokens, login throttling, login.
 //! - `graphql`: the schema (queries, mutations, subscriptions), separate from transport.
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
+//! - `calls`: telephony wired in: the call gate, call events → interaction commands, auto-call.
 //! - `imports`: list import previews and the one-statement import commit (LST-2..4).
 //! - `app`: start-up (replay, follow, snapshots), first run, serve and graceful shutdown.
 //! - `cli`: the command line (`kaden serve`, `migrate`, `admin create`, `bench`).
@@ -24,6 +25,7 @@ pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod bench_import;
+pub mod calls;
 pub mod cli;
 pub mod commands;
 pub mod config;

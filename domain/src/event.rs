@@ -7,6 +7,7 @@ use crate::access_log::{AccessLog, AccessLogEvent};
 use crate::campaign::{Campaign, CampaignEvent};
 use crate::dnc::{DncEvent, DncRegistry};
 use crate::folder::{FOLDER_ROWS_TYPE, FolderEvent, FolderRowsEvent, ListFolder};
+use crate::interaction::{Interaction, InteractionEvent};
 use crate::session::{Session, SessionEvent};
 use crate::tenant::{Tenant, TenantEvent};
 use cqrs_es::Aggregate;
@@ -19,6 +20,7 @@ pub enum KadenEvent {
     Folder(FolderEvent),
     FolderRows(FolderRowsEvent),
     Dnc(DncEvent),
+    Interaction(InteractionEvent),
     AccessLog(AccessLogEvent),
 }
 
@@ -44,6 +46,7 @@ impl KadenEvent {
             ListFolder::TYPE => Self::Folder(serde_json::from_str(payload)?),
             FOLDER_ROWS_TYPE => Self::FolderRows(serde_json::from_str(payload)?),
             DncRegistry::TYPE => Self::Dnc(serde_json::from_str(payload)?),
+            Interaction::TYPE => Self::Interaction(serde_json::from_str(payload)?),
             AccessLog::TYPE => Self::AccessLog(serde_json::from_str(payload)?),
             other => {
                 return Err(serde_json::Error::custom(format!(

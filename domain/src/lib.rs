@@ -12,6 +12,7 @@
 //! - `campaign`, `tenant`, `session`: aggregates (cqrs-es), one folder each.
 //! - `access_log`: the per-tenant access-log aggregate (AUD-1 hash chain).
 //! - `folder`: the list folder aggregate (LST), imports as row chunks on their own stream.
+//! - `interaction`: one call (one press of Call) and its saved result (CALL-6, CNT, REC-1).
 //! - `dnc`: the per-tenant do-not-call registry and `dial_permission` (DNC-5).
 //! - `event`: `KadenEvent`, every stored event as one enum for the read side.
 
@@ -22,6 +23,7 @@ pub mod dnc;
 pub mod error;
 pub mod event;
 pub mod folder;
+pub mod interaction;
 pub mod list;
 pub mod metadata;
 pub mod session;

@@ -33,6 +33,18 @@ pub struct UserView {
     /// in and leaves every picker (`active_users`).
     #[serde(default)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The softphone's SIP account (digest HA1 values only), once a SIP password was set.
+    #[serde(default)]
+    pub sip: Option<SipAccount>,
+}
+
+/// A user's SIP account: the name the softphone registers with and the digest HA1 values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SipAccount {
+    pub sip_user: String,
+    pub realm: String,
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
 }
 
 impl UserView {
@@ -54,6 +66,9 @@ pub struct TenantView {
     /// CMP-1: the contracted caller numbers.
     #[serde(default)]
     pub contracted_numbers: Vec<String>,
+    /// MON-3: licensed concurrent lines; `None`: the deployment's default.
+    #[serde(default)]
+    pub licensed_lines: Option<u32>,
     /// Lower-cased username → recent failed logins.
     throttles: HashMap<String, LoginThrottle>,
 }
@@ -68,6 +83,9 @@ impl TenantView {
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Directory {
     tenants: HashMap<TenantId, TenantView>,
+    /// SIP user → (tenant, user id) of active users with a SIP password.
+    #[serde(default)]
+    sip_users: HashMap<String, (TenantId, u64)>,
 }
 
 impl Directory {
@@ -109,6 +127,7 @@ impl Directory {
                         must_change_password: false,
                         created_at: at,
                         deleted_at: None,
+                        sip: None,
                     },
                 );
                 Some(*user_id)
@@ -149,6 +168,10 @@ impl Directory {
             TenantEvent::UserDeleted { user_id, .. } => {
                 if let Some(u) = tenant.users.get_mut(user_id) {
                     u.deleted_at = Some(at);
+                    // A deleted user's phone can no longer register.
+                    if let Some(sip) = u.sip.take() {
+                        self.sip_users.remove(&sip.sip_user);
+                    }
                     let key = u.username.to_lowercase();
                     if tenant.by_username.get(&key) == Some(user_id) {
                         tenant.by_username.remove(&key);
@@ -159,6 +182,32 @@ impl Directory {
             TenantEvent::UserQuotaSet { quota } => {
                 tenant.user_quota = *quota;
                 None
+            }
+            TenantEvent::LicensedLinesSet { lines } => {
+                tenant.licensed_lines = *lines;
+                None
+            }
+            TenantEvent::SipPasswordSet {
+                user_id,
+                sip_user,
+                realm,
+                ha1_md5,
+                ha1_sha256,
+            } => {
+                if let Some(u) = tenant.users.get_mut(user_id) {
+                    if let Some(old) = u.sip.take() {
+                        self.sip_users.remove(&old.sip_user);
+                    }
+                    self.sip_users
+                        .insert(sip_user.clone(), (tenant_id.clone(), *user_id));
+                    u.sip = Some(SipAccount {
+                        sip_user: sip_user.clone(),
+                        realm: realm.clone(),
+                        ha1_md5: ha1_md5.clone(),
+                        ha1_sha256: ha1_sha256.clone(),
+                    });
+                }
+                Some(*user_id)
             }
             TenantEvent::ContractedNumbersSet { numbers } => {
                 tenant.contracted_numbers.clone_from(numbers);
@@ -232,6 +281,13 @@ impl Directory {
     pub fn user_by_name(&self, tenant: &str, username: &str) -> Option<&UserView> {
         let t = self.tenants.get(tenant)?;
         t.users.get(t.by_username.get(&username.to_lowercase())?)
+    }
+
+    /// The active user behind a SIP account name, with their account.
+    pub fn sip_user(&self, sip_user: &str) -> Option<(&UserView, &SipAccount)> {
+        let (tenant, user_id) = self.sip_users.get(sip_user)?;
+        let user = self.active_user(tenant, *user_id)?;
+        Some((user, user.sip.as_ref()?))
     }
 
     /// The tenant's security settings (the defaults for an unknown tenant).

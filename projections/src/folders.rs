@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use kaden_domain::event::KadenEvent;
 use kaden_domain::folder::{AddSource, FolderEvent, FolderRowsEvent, ImportOutcome, customer_id};
+use kaden_domain::interaction::InteractionEvent;
 use kaden_domain::list::PhoneNumber;
 use kaden_domain::metadata::TenantId;
 use kaden_domain::tenant::TenantEvent;
@@ -423,6 +424,26 @@ impl Folders {
                 f.updated_at = at;
                 for (phone, holder) in added {
                     t.add_holder(phone, holder);
+                }
+            }
+            // LST-9: a placed call (of any outcome) makes its customer worked.
+            KadenEvent::Interaction(InteractionEvent::CallPlaced { target, .. }) => {
+                let Some(f) = self
+                    .by_tenant
+                    .get_mut(tenant_id)
+                    .and_then(|t| t.folders.get_mut(&target.folder))
+                else {
+                    return;
+                };
+                if let Some(i) = f.index(target.customer) {
+                    f.interactions[i] += 1;
+                    if f.interactions[i] == 1 {
+                        f.worked += 1;
+                    }
+                    changes.push(Change::Folder {
+                        tenant_id: tenant_id.clone(),
+                        folder: target.folder,
+                    });
                 }
             }
             // USR-4: a deleted user leaves every folder's permission list.

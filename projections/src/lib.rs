@@ -8,7 +8,7 @@
 //!   position is reached (read-your-writes) and publishes what changed for subscriptions.
 //! - one file per read model: `campaigns`, `directory` (tenants and users), `sessions`,
 //!   `access_log` (AUD-1), `folders` (list folders, customers, duplicates, search), `dnc`
-//!   (do-not-call registrations).
+//!   (do-not-call registrations), `interactions` (calls, their state, recordings and results).
 
 pub mod access_log;
 pub mod campaigns;
@@ -16,6 +16,7 @@ pub mod directory;
 pub mod dnc;
 pub mod engine;
 pub mod folders;
+pub mod interactions;
 pub mod log;
 pub mod sessions;
 
@@ -34,12 +35,14 @@ pub struct ReadModels {
     pub access_log: access_log::AccessLogModel,
     pub folders: folders::Folders,
     pub dnc: dnc::DncLists,
+    #[serde(default)]
+    pub interactions: interactions::Interactions,
 }
 
 impl ReadModels {
     /// Bump when a read model's shape or folding changes: older snapshots are then ignored and
     /// the models are rebuilt by replay.
-    pub const SCHEMA_VERSION: i32 = 4;
+    pub const SCHEMA_VERSION: i32 = 5;
 
     /// Folds one event into every model, noting what changed.
     pub fn apply(&mut self, event: &StoredEvent, changes: &mut Vec<Change>) {
@@ -48,6 +51,7 @@ impl ReadModels {
         self.sessions.apply(event, changes);
         self.folders.apply(event, changes);
         self.dnc.apply(event, changes);
+        self.interactions.apply(event, changes);
         self.access_log.apply(event, changes);
     }
 }
@@ -76,6 +80,12 @@ pub enum Change {
     Dnc {
         tenant_id: TenantId,
     },
+    /// A call (interaction) changed: its state, result or recording.
+    Interaction {
+        tenant_id: TenantId,
+        interaction_id: String,
+        user_id: u64,
+    },
 }
 
 impl Change {
@@ -85,7 +95,8 @@ impl Change {
             | Self::User { tenant_id, .. }
             | Self::SessionEnded { tenant_id, .. }
             | Self::Folder { tenant_id, .. }
-            | Self::Dnc { tenant_id } => tenant_id,
+            | Self::Dnc { tenant_id }
+            | Self::Interaction { tenant_id, .. } => tenant_id,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! [`authorize`]; errors carry `extensions.code` (see [`crate::error::ApiError`]).
 
 mod access_log;
+mod calls;
 mod campaign;
 mod dnc;
 mod folders;
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     access_log::AccessLogQuery,
     folders::FolderQuery,
     dnc::DncQuery,
+    calls::CallQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,10 +46,15 @@ pub struct MutationRoot(
     security::SecurityMutation,
     folders::FolderMutation,
     dnc::DncMutation,
+    calls::CallMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(campaign::CampaignSubscription, folders::FolderSubscription);
+pub struct SubscriptionRoot(
+    campaign::CampaignSubscription,
+    folders::FolderSubscription,
+    calls::CallSubscription,
+);
 
 pub type KadenSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

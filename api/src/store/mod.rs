@@ -48,6 +48,11 @@ pub enum StoreError {
     Log(#[from] LogError),
     #[error("cannot encode the read-model snapshot: {0}")]
     Snapshot(#[from] serde_json::Error),
+    /// Not the store's, but start-up's: telephony could not bind its SIP or media sockets.
+    #[error(
+        "cannot start telephony: {0} (is another program using the SIP port? choose another with --sip-listen, or --no-telephony)"
+    )]
+    Telephony(std::io::Error),
 }
 
 tokio::task_local! {

@@ -58,6 +58,18 @@ pub enum TenantEvent {
     SecuritySettingsChanged {
         settings: SecuritySettings,
     },
+    /// MON-3: the licensed concurrent lines; `None`: the deployment's default.
+    LicensedLinesSet {
+        lines: Option<u32>,
+    },
+    /// A user's SIP password changed; only its digest HA1 values are kept.
+    SipPasswordSet {
+        user_id: u64,
+        sip_user: String,
+        realm: String,
+        ha1_md5: String,
+        ha1_sha256: String,
+    },
 }
 
 impl DomainEvent for TenantEvent {
@@ -73,6 +85,8 @@ impl DomainEvent for TenantEvent {
             Self::UserQuotaSet { .. } => "UserQuotaSet",
             Self::ContractedNumbersSet { .. } => "ContractedNumbersSet",
             Self::SecuritySettingsChanged { .. } => "SecuritySettingsChanged",
+            Self::LicensedLinesSet { .. } => "LicensedLinesSet",
+            Self::SipPasswordSet { .. } => "SipPasswordSet",
         }
         .to_string()
     }

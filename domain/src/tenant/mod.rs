@@ -84,6 +84,20 @@ pub enum TenantCommand {
     ChangeSecuritySettings {
         settings: SecuritySettings,
     },
+    /// MON-3: the licensed concurrent lines (a contract setting); `None`: the deployment's
+    /// default.
+    SetLicensedLines {
+        lines: Option<u32>,
+    },
+    /// A user's SIP password for their softphone, as the digest HA1 values the registrar needs
+    /// (MD5 and SHA-256 of `sip user:realm:password`); the password itself is never stored.
+    SetSipPassword {
+        user_id: u64,
+        sip_user: String,
+        realm: String,
+        ha1_md5: String,
+        ha1_sha256: String,
+    },
 }
 
 /// A user as the tenant remembers it.
@@ -107,6 +121,8 @@ pub struct Tenant {
     usernames: HashMap<String, u64>,
     user_quota: Option<u32>,
     security: SecuritySettings,
+    #[serde(default)]
+    licensed_lines: Option<u32>,
 }
 
 /// Usernames (login ids): 1 to 64 of ASCII letters, digits and `. _ - @`.
@@ -321,6 +337,29 @@ impl Tenant {
                 }
                 vec![TenantEvent::ContractedNumbersSet { numbers: out }]
             }
+            TenantCommand::SetLicensedLines { lines } => {
+                if lines == self.licensed_lines {
+                    Vec::new()
+                } else {
+                    vec![TenantEvent::LicensedLinesSet { lines }]
+                }
+            }
+            TenantCommand::SetSipPassword {
+                user_id,
+                sip_user,
+                realm,
+                ha1_md5,
+                ha1_sha256,
+            } => {
+                self.user(user_id)?;
+                vec![TenantEvent::SipPasswordSet {
+                    user_id,
+                    sip_user,
+                    realm,
+                    ha1_md5,
+                    ha1_sha256,
+                }]
+            }
             TenantCommand::ChangeSecuritySettings { settings } => {
                 settings.validate()?;
                 if settings == self.security {
@@ -401,6 +440,8 @@ impl Aggregate for Tenant {
             TenantEvent::UserQuotaSet { quota } => self.user_quota = quota,
             TenantEvent::ContractedNumbersSet { .. } => {}
             TenantEvent::SecuritySettingsChanged { settings } => self.security = settings,
+            TenantEvent::LicensedLinesSet { lines } => self.licensed_lines = lines,
+            TenantEvent::SipPasswordSet { .. } => {}
         }
     }
 }

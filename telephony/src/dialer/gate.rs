@@ -31,10 +31,41 @@ pub enum Refusal {
     Policy { rule: String, message: String },
 }
 
-/// Implemented by the api: decides whether a call may be placed (DNC, caller numbers, any
-/// tenant policy). Every dialling path calls it through [`super::CallControl::place_call`].
+/// Implemented by the api: decides whether a call may be placed (DNC, caller numbers, the
+/// tenant's licensed lines, any tenant policy). Every dialling path calls it through
+/// [`super::CallControl::place_call`].
 pub trait CallGate: Send + Sync {
-    fn check(&self, request: &CallRequest) -> Result<(), Refusal>;
+    /// `Ok` with what the call holds while it lasts (such as one of the tenant's licensed
+    /// lines, [`Admission::holding`]); it is dropped when the call ends.
+    fn check(&self, request: &CallRequest) -> Result<Admission, Refusal>;
+}
+
+/// A call the gate let through, with whatever the gate wants held until the call ends.
+#[derive(Default)]
+pub struct Admission {
+    _held: Option<Box<dyn Send + Sync>>,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("holds", &self._held.is_some())
+            .finish()
+    }
+}
+
+impl Admission {
+    /// Allowed, holding nothing.
+    pub fn allowed() -> Self {
+        Admission { _held: None }
+    }
+
+    /// Allowed; `held` is kept until the call ends (then dropped).
+    pub fn holding(held: impl Send + Sync + 'static) -> Self {
+        Admission {
+            _held: Some(Box::new(held)),
+        }
+    }
 }
 
 /// A gate that allows everything (tests, the demo without an api).
@@ -42,8 +73,8 @@ pub trait CallGate: Send + Sync {
 pub struct AllowAll;
 
 impl CallGate for AllowAll {
-    fn check(&self, _: &CallRequest) -> Result<(), Refusal> {
-        Ok(())
+    fn check(&self, _: &CallRequest) -> Result<Admission, Refusal> {
+        Ok(Admission::allowed())
     }
 }
 

@@ -28,7 +28,7 @@ use crate::transaction::{Endpoint, Timers};
 use crate::transport::UdpTransport;
 
 pub use events::{CallEvent, Outcome, Side};
-pub use gate::{AllowAll, CallGate, LineGuard, LineLicences, Refusal};
+pub use gate::{Admission, AllowAll, CallGate, LineGuard, LineLicences, Refusal};
 
 /// RFC 4733 payload type we offer for DTMF.
 pub const DTMF_PT: u8 = 101;
@@ -243,7 +243,7 @@ impl CallControl {
     /// also sent as a [`CallEvent::Refused`] so it is recorded (DNC-5).
     pub fn place_call(&self, req: CallRequest) -> Result<CallHandle, Refusal> {
         match self.admit(&req) {
-            Ok((line, binding)) => Ok(self.spawn_call(req, line, binding)),
+            Ok((line, admission, binding)) => Ok(self.spawn_call(req, (line, admission), binding)),
             Err(refusal) => {
                 let _ = self.inner.events.send(CallEvent::Refused {
                     call_ref: req.call_ref.clone(),
@@ -254,7 +254,10 @@ impl CallControl {
         }
     }
 
-    fn admit(&self, req: &CallRequest) -> Result<(LineGuard, crate::registrar::Binding), Refusal> {
+    fn admit(
+        &self,
+        req: &CallRequest,
+    ) -> Result<(LineGuard, Admission, crate::registrar::Binding), Refusal> {
         let digits = req.number.strip_prefix('+').unwrap_or(&req.number);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Refusal::BadNumber {
@@ -264,7 +267,7 @@ impl CallControl {
         if req.caller_number.as_deref().is_none_or(str::is_empty) {
             return Err(Refusal::NoCallerNumber);
         }
-        self.inner.gate.check(req)?;
+        let admission = self.inner.gate.check(req)?;
         let binding = self
             .inner
             .registrar
@@ -275,7 +278,7 @@ impl CallControl {
                 user: req.operator.clone(),
             })?;
         let line = self.inner.lines.try_acquire()?;
-        Ok((line, binding))
+        Ok((line, admission, binding))
     }
 
     /// Hang up a call (cancels it while ringing). False if no such call.
@@ -321,7 +324,7 @@ impl CallControl {
     fn spawn_call(
         &self,
         req: CallRequest,
-        line: LineGuard,
+        line: (LineGuard, Admission),
         binding: crate::registrar::Binding,
     ) -> CallHandle {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();

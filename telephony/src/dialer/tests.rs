@@ -20,14 +20,14 @@ impl SipCredentials for Users {
 
 struct Gate;
 impl CallGate for Gate {
-    fn check(&self, req: &CallRequest) -> Result<(), Refusal> {
+    fn check(&self, req: &CallRequest) -> Result<Admission, Refusal> {
         if req.number == "0399999999" {
             return Err(Refusal::DoNotCall {
                 number: req.number.clone(),
                 scope: "campaign c1".into(),
             });
         }
-        Ok(())
+        Ok(Admission::allowed())
     }
 }
 
