@@ -610,3 +610,72 @@ async fn sipp_phone_hangs_up_and_kaden_byes_the_carrier() {
     phone.success(Duration::from_secs(10)).await;
     carrier.success(Duration::from_secs(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_caller_gets_503_with_retry_after_from_an_overloaded_endpoint_and_its_bye_still_works()
+{
+    use kaden_telephony::dialog::{InviteRequest, LegEvent, Progress, UaConfig, UserAgent};
+    use kaden_telephony::transaction::{Endpoint, EndpointConfig};
+    use kaden_telephony::transport::UdpTransport;
+
+    let bind = || UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    // Kaden's endpoint admits one open setup at a time.
+    let (ep, rx) = Endpoint::start_with(
+        bind(),
+        EndpointConfig {
+            max_pending_setups: 1,
+            ..EndpointConfig::default()
+        },
+    );
+    let (kaden, mut calls) = UserAgent::start(ep, rx, UaConfig::default(), None);
+    // A second UA that will hold a setup open at Kaden.
+    let (ep2, rx2) = Endpoint::start(bind(), Timers::default());
+    let (other, _other_calls) = UserAgent::start(ep2, rx2, UaConfig::default(), None);
+
+    let port = free_port();
+    let sipp = Sipp::start(
+        "caller_overloaded.xml",
+        port,
+        &[kaden.local_addr().to_string()],
+    );
+    // sipp's call A is answered.
+    let call_a = tokio::time::timeout(Duration::from_secs(10), calls.recv())
+        .await
+        .expect("sipp's INVITE in time")
+        .expect("incoming call");
+    let mut leg_a = call_a.answer(b"v=0\r\n".to_vec()).expect("dialog");
+    // Another setup is opened and left ringing: Kaden is at its limit.
+    let mut held = other.invite(InviteRequest {
+        target: format!("sip:0399999999@{}", kaden.local_addr()),
+        dest: kaden.local_addr(),
+        from_user: "0501234567".into(),
+        from_domain: None,
+        display_name: None,
+        assert_identity: false,
+        sdp: b"v=0\r\n".to_vec(),
+        credentials: None,
+        extra_headers: vec![],
+    });
+    let ringing = tokio::time::timeout(Duration::from_secs(5), calls.recv())
+        .await
+        .expect("held INVITE in time")
+        .expect("incoming call");
+    ringing.provisional(180, "Ringing", None);
+    assert!(matches!(
+        held.next().await,
+        Some(Progress::Provisional { code: 180, .. })
+    ));
+    assert_eq!(kaden.endpoint().pending_setups(), 1);
+    // sipp's INVITE C gets 503 + Retry-After (checked by the scenario), and its BYE for
+    // call A gets 200.
+    sipp.success(Duration::from_secs(20)).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), leg_a.event())
+            .await
+            .expect("BYE in time"),
+        Some(LegEvent::RemoteBye)
+    );
+    assert_eq!(kaden.endpoint().stats().shed, 1);
+    assert!(calls.try_recv().is_err(), "the shed INVITE reached the UA");
+    drop(ringing);
+}

@@ -8,7 +8,9 @@ mod client;
 mod server;
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +47,44 @@ impl Timers {
     }
 }
 
+/// Settings of an [`Endpoint`]: RFC 3261 timers and admission control.
+///
+/// Admission control (RFC 3261 21.5.4): while `max_pending_setups` INVITE server
+/// transactions are open without a final response (call setups received and not yet
+/// answered), every NEW out-of-dialog request (no To tag: INVITE, REGISTER, OPTIONS, ...) is
+/// answered `503 Service Unavailable` with `Retry-After: retry_after` straight from the receive
+/// loop, statelessly: no transaction, no task, nothing handed to the UA. Requests inside a
+/// dialog (To tag), ACK, CANCEL and retransmissions of requests whose transaction exists are
+/// never refused, so calls already admitted finish. Refusals are counted in
+/// [`EndpointStats::shed`].
+///
+/// The signal is work in progress: by Little's law open setups = setups/s × setup time, and on
+/// an overloaded endpoint the setup time (and with it this count) climbs long before UDP is
+/// lost. On the benchmark machine (2 vCPU, B2BUA forwarding to an answering sipp) a healthy
+/// endpoint has a few tens open at 3,000 setups/s; see docs/benchmarks/telephony.md.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointConfig {
+    pub timers: Timers,
+    /// New out-of-dialog requests are refused with 503 while at least this many INVITE
+    /// server transactions have no final response yet. Default 1,000. `usize::MAX` turns
+    /// admission control off.
+    pub max_pending_setups: usize,
+    /// The `Retry-After` of the 503 (whole seconds, RFC 3261 20.33). Default 1 s: upstream
+    /// proxies that honour it stop sending us new requests for that long (RFC 3263 4.3), so it
+    /// is kept short.
+    pub retry_after: Duration,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            timers: Timers::default(),
+            max_pending_setups: 1000,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
 /// What the endpoint hands to the transaction user (the UA).
 #[derive(Debug)]
 pub enum Incoming {
@@ -62,11 +102,17 @@ pub enum Incoming {
 pub struct EndpointStats {
     pub unparseable: u64,
     pub answered_bad_request: u64,
+    /// New out-of-dialog requests answered 503 by admission control ([`EndpointConfig`]).
+    pub shed: u64,
 }
 
 pub(crate) struct Shared {
     pub(crate) transport: UdpTransport,
     pub(crate) timers: Timers,
+    max_pending_setups: usize,
+    retry_after: Duration,
+    /// INVITE server transactions without a final response yet (the admission signal).
+    pending_setups: AtomicUsize,
     client: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     server: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     /// Server INVITE transactions in the Accepted state, by `call-id cseq` (the ACK for a
@@ -109,16 +155,34 @@ pub fn new_tag() -> String {
 }
 
 impl Endpoint {
-    /// Start an endpoint on `transport`; new requests arrive on the returned receiver. The
-    /// receive loop stops at the first datagram after every `Endpoint` clone has been dropped
-    /// (or when the runtime shuts down).
+    /// Start an endpoint on `transport` with `timers` and the default admission control
+    /// ([`EndpointConfig::default`]); see [`Endpoint::start_with`].
     pub fn start(
         transport: UdpTransport,
         timers: Timers,
     ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
+        Endpoint::start_with(
+            transport,
+            EndpointConfig {
+                timers,
+                ..EndpointConfig::default()
+            },
+        )
+    }
+
+    /// Start an endpoint on `transport`; new requests arrive on the returned receiver. The
+    /// receive loop stops at the first datagram after every `Endpoint` clone has been dropped
+    /// (or when the runtime shuts down).
+    pub fn start_with(
+        transport: UdpTransport,
+        config: EndpointConfig,
+    ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
         let shared = Arc::new(Shared {
             transport,
-            timers,
+            timers: config.timers,
+            max_pending_setups: config.max_pending_setups,
+            retry_after: config.retry_after,
+            pending_setups: AtomicUsize::new(0),
             client: Mutex::new(HashMap::new()),
             server: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashMap::new()),
@@ -159,6 +223,48 @@ impl Endpoint {
 
     pub fn stats(&self) -> EndpointStats {
         *self.shared.stats.lock().unwrap()
+    }
+
+    /// INVITE server transactions open without a final response: the admission-control
+    /// signal ([`EndpointConfig::max_pending_setups`]).
+    pub fn pending_setups(&self) -> usize {
+        self.shared.pending_setups.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn setup_opened(&self) {
+        self.shared.pending_setups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn setup_answered(&self) {
+        self.shared.pending_setups.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Admission control: is `msg` (a request that matched no transaction) a new
+    /// out-of-dialog request arriving while the endpoint is overloaded?
+    fn must_shed(&self, msg: &Message, method: &Method) -> bool {
+        !matches!(method, Method::Ack | Method::Cancel)
+            && msg.to_tag().is_none()
+            && self.pending_setups() >= self.shared.max_pending_setups
+    }
+
+    /// Answer a shed request 503 + Retry-After without a transaction. The To tag is derived
+    /// from the branch and Call-ID, so a retransmission refused again gets the same tag.
+    async fn shed(&self, msg: &Message, branch: &str, from: SocketAddr) {
+        let mut resp = Message::response_to(msg, 503, "Service Unavailable");
+        let mut h = std::hash::DefaultHasher::new();
+        (branch, msg.call_id()).hash(&mut h);
+        let tag = format!("{:012x}", h.finish() & 0xffff_ffff_ffff);
+        if let Some(to) = resp.headers.iter_mut().find(|h| h.name == "To") {
+            to.value = format!("{};tag={tag}", to.value);
+        }
+        resp.push(
+            "Retry-After",
+            self.shared.retry_after.as_secs().max(1).to_string(),
+        );
+        self.shared.stats.lock().unwrap().shed += 1;
+        if let Err(e) = self.shared.transport.send(&resp, from).await {
+            tracing::warn!(%from, error = %e, "503 send failed");
+        }
     }
 
     /// Returns false when the TU has gone away.
@@ -222,6 +328,10 @@ impl Endpoint {
                         let _ = s.send(msg.clone());
                     }
                     return tu.send(Incoming::Ack { msg, from }).is_ok();
+                }
+                if self.must_shed(&msg, &method) {
+                    self.shed(&msg, &branch, from).await;
+                    return true;
                 }
                 if msg.max_forwards() == Some(0) && method != Method::Options {
                     let resp = Message::response_to(&msg, 483, "Too Many Hops");

@@ -102,9 +102,11 @@ pub(super) fn spawn(ep: Endpoint, req: Message, source: SocketAddr, k: String) -
     ep.register_server(k.clone(), in_tx);
     let is_invite = req.method() == Some(&Method::Invite);
     let request = req.clone();
+    // Counted before the task runs, so a burst read by the receive loop in one go is seen.
+    let open = is_invite.then(|| OpenSetup::new(&ep));
     tokio::spawn(async move {
         let outcome = if is_invite {
-            run_invite(&ep, &req, source, in_rx, resp_rx).await
+            run_invite(&ep, &req, source, in_rx, resp_rx, open).await
         } else {
             run_non_invite(&ep, &req, source, in_rx, resp_rx).await;
             ServerOutcome::Done
@@ -121,6 +123,24 @@ pub(super) fn spawn(ep: Endpoint, req: Message, source: SocketAddr, k: String) -
     }
 }
 
+/// One INVITE server transaction without a final response, counted in
+/// [`Endpoint::pending_setups`] until dropped (at the final response, or when the
+/// transaction ends without one).
+struct OpenSetup(Endpoint);
+
+impl OpenSetup {
+    fn new(ep: &Endpoint) -> Self {
+        ep.setup_opened();
+        OpenSetup(ep.clone())
+    }
+}
+
+impl Drop for OpenSetup {
+    fn drop(&mut self) {
+        self.0.setup_answered();
+    }
+}
+
 async fn send(ep: &Endpoint, bytes: &[u8], dest: SocketAddr) {
     if let Err(e) = ep.shared.transport.send_raw(bytes, dest).await {
         tracing::warn!(%dest, error = %e, "response send failed");
@@ -133,6 +153,7 @@ async fn run_invite(
     src: SocketAddr,
     mut rx: mpsc::UnboundedReceiver<Message>,
     mut tu: mpsc::UnboundedReceiver<Message>,
+    mut open: Option<OpenSetup>,
 ) -> ServerOutcome {
     let t = ep.timers();
     // Proceeding: answer 100 at once so the client stops timer A.
@@ -152,6 +173,7 @@ async fn run_invite(
                 last = resp.to_bytes();
                 send(ep, &last, src).await;
                 if resp.status().unwrap_or(0) >= 200 {
+                    drop(open.take());
                     break resp;
                 }
             }

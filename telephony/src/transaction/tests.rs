@@ -251,3 +251,136 @@ async fn max_forwards_zero_is_483() {
     p.send_to(&inv.to_bytes(), ep.local_addr()).await.unwrap();
     assert_eq!(recv_msg(&p).await.status(), Some(483));
 }
+
+async fn endpoint_admitting(max: usize) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    Endpoint::start_with(
+        t,
+        EndpointConfig {
+            max_pending_setups: max,
+            retry_after: Duration::from_secs(7),
+            ..EndpointConfig::default()
+        },
+    )
+}
+
+/// Next message from the peer that is not a 100 Trying.
+async fn recv_final(sock: &UdpSocket) -> Message {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), recv_msg(sock))
+            .await
+            .expect("a response");
+        if m.status() != Some(100) {
+            return m;
+        }
+    }
+}
+
+fn ack_for(inv: &Message, resp: &Message) -> Message {
+    let mut ack = Message::request(Method::Ack, "sip:bob@127.0.0.1");
+    for h in ["Via", "From", "Call-ID"] {
+        ack.push(h, inv.get(h).unwrap());
+    }
+    ack.push("To", resp.get("To").unwrap());
+    ack.push("CSeq", "1 ACK");
+    ack
+}
+
+#[tokio::test]
+async fn invites_past_max_pending_setups_get_503_with_retry_after_while_admitted_ones_complete() {
+    let (ep, mut rx) = endpoint_admitting(2).await;
+    let p = peer().await;
+    let src = p.local_addr().unwrap();
+    let invites: Vec<Message> = (0..4)
+        .map(|_| request(Method::Invite, &new_branch(), src))
+        .collect();
+    let mut admitted = Vec::new();
+    for inv in &invites[..2] {
+        p.send_to(&inv.to_bytes(), ep.local_addr()).await.unwrap();
+        let Some(Incoming::Request(stx)) = rx.recv().await else {
+            panic!("admitted INVITE not handed to the TU")
+        };
+        assert_eq!(recv_msg(&p).await.status(), Some(100));
+        admitted.push(stx);
+    }
+    assert_eq!(ep.pending_setups(), 2);
+
+    // Two more setups while two are open: refused statelessly, never reach the TU.
+    for inv in &invites[2..] {
+        p.send_to(&inv.to_bytes(), ep.local_addr()).await.unwrap();
+        let r = recv_final(&p).await;
+        assert_eq!(r.status(), Some(503));
+        assert_eq!(r.call_id(), inv.call_id());
+        assert_eq!(r.get("Retry-After"), Some("7"));
+        assert!(r.to_tag().is_some(), "503 carries a To tag");
+        // The caller ACKs the 503: absorbed, and the next refusal is not disturbed.
+        p.send_to(&ack_for(inv, &r).to_bytes(), ep.local_addr())
+            .await
+            .unwrap();
+    }
+    // A retransmitted refused INVITE is refused again with the same To tag.
+    p.send_to(&invites[3].to_bytes(), ep.local_addr())
+        .await
+        .unwrap();
+    let again = recv_final(&p).await;
+    assert_eq!(again.status(), Some(503));
+    assert_eq!(again.call_id(), invites[3].call_id());
+    // Out-of-dialog non-INVITE requests are shed too; a CANCEL is not.
+    let opt = request(Method::Options, &new_branch(), src);
+    p.send_to(&opt.to_bytes(), ep.local_addr()).await.unwrap();
+    assert_eq!(recv_final(&p).await.status(), Some(503));
+    assert_eq!(ep.stats().shed, 4);
+
+    // A retransmission of an admitted INVITE still reaches its transaction (100 again).
+    p.send_to(&invites[0].to_bytes(), ep.local_addr())
+        .await
+        .unwrap();
+    assert_eq!(recv_msg(&p).await.status(), Some(100));
+    let cancel = cancel_for(&invites[1]);
+    p.send_to(&cancel.to_bytes(), ep.local_addr())
+        .await
+        .unwrap();
+    // (The ACKs of the 503s matched no transaction and went to the TU as ACKs for a 2xx
+    // would; the UA finds no dialog for them and drops them.)
+    let cancel_tx = loop {
+        match rx.recv().await {
+            Some(Incoming::Ack { .. }) => {}
+            Some(Incoming::Request(stx)) => break stx,
+            other => panic!("CANCEL not handed to the TU while overloaded: {other:?}"),
+        }
+    };
+    assert_eq!(cancel_tx.method(), Method::Cancel);
+
+    // The admitted setups complete: answered, ACKed.
+    for (stx, inv) in admitted.iter_mut().zip(&invites) {
+        stx.reply(486, "Busy Here");
+        let busy = recv_final(&p).await;
+        assert_eq!(busy.status(), Some(486));
+        assert_eq!(busy.call_id(), inv.call_id());
+        p.send_to(&ack_for(inv, &busy).to_bytes(), ep.local_addr())
+            .await
+            .unwrap();
+        assert_eq!(stx.outcome().await, server::ServerOutcome::Acked);
+    }
+    // Answered setups no longer count: new INVITEs are admitted again.
+    assert_eq!(ep.pending_setups(), 0);
+    let late = request(Method::Invite, &new_branch(), src);
+    p.send_to(&late.to_bytes(), ep.local_addr()).await.unwrap();
+    assert!(matches!(rx.recv().await, Some(Incoming::Request(_))));
+    assert_eq!(ep.stats().shed, 4);
+}
+
+#[tokio::test]
+async fn in_dialog_requests_are_never_shed() {
+    let (ep, mut rx) = endpoint_admitting(0).await;
+    let p = peer().await;
+    let mut bye = request(Method::Bye, &new_branch(), p.local_addr().unwrap());
+    bye.set("To", "<sip:bob@127.0.0.1>;tag=ours");
+    p.send_to(&bye.to_bytes(), ep.local_addr()).await.unwrap();
+    let Some(Incoming::Request(stx)) = rx.recv().await else {
+        panic!("in-dialog BYE not handed to the TU")
+    };
+    stx.reply(200, "OK");
+    assert_eq!(recv_msg(&p).await.status(), Some(200));
+    assert_eq!(ep.stats().shed, 0);
+}

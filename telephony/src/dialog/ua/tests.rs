@@ -240,3 +240,57 @@ async fn proxy_challenge_407_is_answered_with_proxy_authorization() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn overloaded_callee_answers_new_invites_503_while_its_calls_hang_up_and_cancel() {
+    let (a, _ia) = ua();
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start_with(
+        t,
+        crate::transaction::EndpointConfig {
+            max_pending_setups: 1,
+            ..Default::default()
+        },
+    );
+    let (b, mut ib) = UserAgent::start(ep, rx, UaConfig::default(), None);
+    // Call 1 is established.
+    let mut out1 = a.invite(invite_to(&b, "v=0"));
+    let mut leg_b1 = within(ib.recv())
+        .await
+        .unwrap()
+        .answer(b"v=0".to_vec())
+        .unwrap();
+    let Some(Progress::Answered { leg: leg_a1, .. }) = within(out1.next()).await else {
+        panic!("call 1 not answered")
+    };
+    // Call 2 rings unanswered: B is now at its limit of open setups.
+    let mut out2 = a.invite(invite_to(&b, "v=0"));
+    let mut inc2 = within(ib.recv()).await.unwrap();
+    inc2.provisional(180, "Ringing", None);
+    assert!(matches!(
+        within(out2.next()).await,
+        Some(Progress::Provisional { code: 180, .. })
+    ));
+    assert_eq!(b.endpoint().pending_setups(), 1);
+    // Call 3 is refused at once with 503, without reaching B's user.
+    let mut out3 = a.invite(invite_to(&b, "v=0"));
+    match within(out3.next()).await.unwrap() {
+        Progress::Failed { code, reason } => {
+            assert_eq!((code, reason.as_str()), (503, "Service Unavailable"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(ib.try_recv().is_err(), "the shed INVITE reached the UA");
+    assert_eq!(b.endpoint().stats().shed, 1);
+    // In-dialog BYE still flows while overloaded.
+    assert_eq!(within(leg_a1.bye()).await, 200);
+    assert_eq!(within(leg_b1.event()).await, Some(LegEvent::RemoteBye));
+    // So does the CANCEL of the ringing call.
+    out2.cancel();
+    within(inc2.cancelled()).await;
+    assert!(matches!(
+        within(out2.next()).await,
+        Some(Progress::Failed { code: 487, .. })
+    ));
+    assert_eq!(b.endpoint().stats().shed, 1);
+}
