@@ -2,22 +2,36 @@
 //! → sipp uas, against sipp uac → sipp uas directly, in the same run.
 //!
 //! ```text
-//! cargo run --release -p kaden-telephony --example bench_setups -- [calls] [rate]
+//! cargo run --release -p kaden-telephony --example bench_setups -- [calls] [rate] [limit] [max_pending]
 //! ```
 //!
-//! Prints one line per configuration: completed calls, failed calls, elapsed, setups/s.
+//! `limit` is sipp's cap on open calls (`-l`, default 2,000): sipp stops placing calls while
+//! that many are open, so a slow Kaden slows the offered load down; a limit above `calls` makes
+//! the load open-loop (every call is offered at `rate` whatever happens to the earlier ones).
+//!
+//! Prints one line per configuration: completed calls, failed calls, elapsed, setups/s, then
+//! why calls failed: sipp's own counters (unexpected message = a final error response such as
+//! Kaden's 503, UDP retransmissions given up, receive timeouts, retransmissions seen) and, for
+//! the Kaden run, the final status Kaden answered each refused call with (503 = shed by
+//! admission control, 408 = the outgoing leg timed out, ...), how many new requests Kaden's
+//! endpoint shed with 503 and the peak of its admission signal (INVITE server transactions
+//! without a final response). `max_pending` sets `EndpointConfig::max_pending_setups`
+//! (default: the library default; a huge value turns admission control off).
 //! Kaden forwards the SDP unchanged (signalling only: the relay and recorder are measured
 //! by the relay tests, not here). Needs /usr/bin/sipp or $SIPP.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kaden_telephony::dialog::{
     IncomingCall, InviteRequest, LegEvent, Progress, UaConfig, UserAgent,
 };
-use kaden_telephony::transaction::{Endpoint, Timers};
+use kaden_telephony::transaction::{Endpoint, EndpointConfig};
 use kaden_telephony::transport::UdpTransport;
 
 fn sipp() -> PathBuf {
@@ -45,6 +59,35 @@ struct Run {
     ok: u64,
     failed: u64,
     elapsed: Duration,
+    /// sipp's cumulative failure and retransmission counters (`-trace_stat`), by column.
+    sipp_stats: BTreeMap<String, u64>,
+}
+
+/// The sipp `-trace_stat` columns worth printing (cumulative values).
+const SIPP_COLUMNS: [&str; 6] = [
+    "FailedUnexpectedMessage(C)",
+    "FailedCallRejected(C)",
+    "FailedMaxUDPRetrans(C)",
+    "FailedTimeoutOnRecv(C)",
+    "DeadCallMsgs(C)",
+    "Retransmissions(C)",
+];
+
+/// The last row of sipp's statistics CSV, as column → value for [`SIPP_COLUMNS`].
+fn sipp_stats(csv: &str) -> BTreeMap<String, u64> {
+    let lines: Vec<&str> = csv.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (Some(header), Some(last)) = (lines.first(), lines.last()) else {
+        return BTreeMap::new();
+    };
+    if lines.len() < 2 {
+        return BTreeMap::new();
+    }
+    header
+        .split(';')
+        .zip(last.split(';'))
+        .filter(|(h, _)| SIPP_COLUMNS.contains(h))
+        .filter_map(|(h, v)| Some((h.to_string(), v.trim().parse().ok()?)))
+        .collect()
 }
 
 /// Parse sipp's final screen ("Successful call", "Failed call" rows, cumulative column).
@@ -59,13 +102,22 @@ fn count(screen: &str, row: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn run_uac(target: SocketAddr, calls: u64, rate: u64) -> Run {
+fn run_uac(target: SocketAddr, calls: u64, rate: u64, limit: u64) -> Run {
     let port = free_port();
+    let stat_file = std::env::temp_dir().join(format!("kaden-bench-setups-{port}.csv"));
     let started = Instant::now();
     let out = Command::new(sipp())
         .args(["-sn", "uac", &target.to_string(), "-i", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-m", &calls.to_string()])
-        .args(["-r", &rate.to_string(), "-l", "2000", "-nostdin"])
+        .args([
+            "-r",
+            &rate.to_string(),
+            "-l",
+            &limit.to_string(),
+            "-nostdin",
+        ])
+        .args(["-trace_stat", "-fd", "1", "-stf"])
+        .arg(&stat_file)
         .args([
             "-buff_size",
             "4194304",
@@ -79,10 +131,13 @@ fn run_uac(target: SocketAddr, calls: u64, rate: u64) -> Run {
         .expect("sipp uac runs");
     let elapsed = started.elapsed();
     let screen = String::from_utf8_lossy(&out.stdout);
+    let csv = std::fs::read_to_string(&stat_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&stat_file);
     Run {
         ok: count(&screen, "Successful call"),
         failed: count(&screen, "Failed call"),
         elapsed,
+        sipp_stats: sipp_stats(&csv),
     }
 }
 
@@ -103,8 +158,11 @@ fn start_uas(port: u16) -> std::process::Child {
         .expect("sipp uas starts")
 }
 
+/// Final statuses Kaden refused forwarded calls with, by code.
+type Refusals = Arc<Mutex<BTreeMap<u16, u64>>>;
+
 /// Forward one incoming call to `uas` and bridge the two dialogs until either side hangs up.
-async fn forward(ua: UserAgent, call: IncomingCall, uas: SocketAddr) {
+async fn forward(ua: UserAgent, call: IncomingCall, uas: SocketAddr, refusals: Refusals) {
     let user = call
         .request
         .uri()
@@ -143,6 +201,7 @@ async fn forward(ua: UserAgent, call: IncomingCall, uas: SocketAddr) {
                 return;
             }
             Some(Progress::Failed { code, reason }) => {
+                *refusals.lock().unwrap().entry(code).or_default() += 1;
                 call.reject(code, &reason, None);
                 return;
             }
@@ -158,6 +217,11 @@ fn main() {
         .collect();
     let calls = args.first().copied().unwrap_or(3000);
     let rate = args.get(1).copied().unwrap_or(1000);
+    let limit = args.get(2).copied().unwrap_or(2000);
+    let max_pending_setups = args
+        .get(3)
+        .map(|&m| usize::try_from(m).unwrap_or(usize::MAX))
+        .unwrap_or(EndpointConfig::default().max_pending_setups);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -169,7 +233,7 @@ fn main() {
     let mut uas = start_uas(uas_port);
     std::thread::sleep(Duration::from_millis(300));
     let uas_addr: SocketAddr = ([127, 0, 0, 1], uas_port).into();
-    let direct = run_uac(uas_addr, calls, rate);
+    let direct = run_uac(uas_addr, calls, rate, limit);
     let _ = uas.kill();
     let _ = uas.wait();
 
@@ -177,20 +241,42 @@ fn main() {
     let uas_port = free_port();
     let mut uas = start_uas(uas_port);
     let uas_addr: SocketAddr = ([127, 0, 0, 1], uas_port).into();
-    let kaden_addr = rt.block_on(async {
+    let refusals = Refusals::default();
+    let forwarded = refusals.clone();
+    let (kaden_addr, ep) = rt.block_on(async {
         let t = UdpTransport::bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
-        let (ep, rx) = Endpoint::start(t, Timers::default());
-        let (ua, mut calls_rx) = UserAgent::start(ep, rx, UaConfig::default(), None);
+        let (ep, rx) = Endpoint::start_with(
+            t,
+            EndpointConfig {
+                max_pending_setups,
+                ..EndpointConfig::default()
+            },
+        );
+        let (ua, mut calls_rx) = UserAgent::start(ep.clone(), rx, UaConfig::default(), None);
         let addr = ua.local_addr();
         tokio::spawn(async move {
             while let Some(call) = calls_rx.recv().await {
-                tokio::spawn(forward(ua.clone(), call, uas_addr));
+                tokio::spawn(forward(ua.clone(), call, uas_addr, forwarded.clone()));
             }
         });
-        addr
+        (addr, ep)
     });
     std::thread::sleep(Duration::from_millis(300));
-    let through = run_uac(kaden_addr, calls, rate);
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (ep, running) = (ep.clone(), running.clone());
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while running.load(Ordering::Relaxed) {
+                peak = peak.max(ep.pending_setups());
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            peak
+        })
+    };
+    let through = run_uac(kaden_addr, calls, rate, limit);
+    running.store(false, Ordering::Relaxed);
+    let peak_pending = sampler.join().unwrap_or(0);
     let _ = uas.kill();
     let _ = uas.wait();
 
@@ -204,7 +290,21 @@ fn main() {
             secs,
             r.ok as f64 / secs
         );
+        let sipp: Vec<String> = r
+            .sipp_stats
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.trim_end_matches("(C)")))
+            .collect();
+        println!("{:20} sipp: {}", "", sipp.join(" "));
     }
+    println!(
+        "{:20} kaden refused forwarded calls with: {:?}; shed with 503: {} (max_pending_setups {}, peak open setups {})",
+        "",
+        refusals.lock().unwrap(),
+        ep.stats().shed,
+        max_pending_setups,
+        peak_pending
+    );
     let ratio = (through.ok as f64 / through.elapsed.as_secs_f64())
         / (direct.ok as f64 / direct.elapsed.as_secs_f64()).max(f64::MIN_POSITIVE);
     println!("ratio kaden/direct: {ratio:.2}");
