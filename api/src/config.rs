@@ -218,10 +218,12 @@ fn telephony(
     if o.disabled || f.enabled == Some(false) {
         return Ok(None);
     }
+    // SIP's standard port beside the HTTP address; an ephemeral HTTP port (0, tests and
+    // trials) gets an ephemeral SIP port too, so several servers can run side by side.
     let sip_listen = o
         .sip_listen
         .or(f.sip_listen)
-        .unwrap_or_else(|| SocketAddr::new(listen.ip(), 5060));
+        .unwrap_or_else(|| SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { 5060 }));
     let mut t = TelephonySettings::local(sip_listen.ip(), sip_listen.port());
     if let Some(ip) = o.media_ip.or(f.media_ip) {
         t.media_ip = ip;

@@ -25,6 +25,12 @@ pub struct ContractArgs {
     /// `--numbers 03-1234-5678,0120-111-222`.
     #[arg(long, value_delimiter = ',')]
     pub numbers: Option<Vec<String>>,
+    /// Licensed concurrent lines (MON-3): calls beyond it are refused, first come first served.
+    #[arg(long, value_name = "N")]
+    pub lines: Option<u32>,
+    /// Return to the deployment's default number of lines (`kaden serve --licensed-lines`).
+    #[arg(long, conflicts_with = "lines")]
+    pub default_lines: bool,
 }
 
 /// Applies the contract settings and prints what the tenant has now.
@@ -60,6 +66,11 @@ async fn apply(app: &App, args: &ContractArgs) -> Result<(), String> {
                 .collect(),
         });
     }
+    if args.default_lines {
+        commands.push(TenantCommand::SetLicensedLines { lines: None });
+    } else if let Some(lines) = args.lines {
+        commands.push(TenantCommand::SetLicensedLines { lines: Some(lines) });
+    }
     for command in commands {
         let position = state
             .commands
@@ -74,17 +85,19 @@ async fn apply(app: &App, args: &ContractArgs) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
     }
-    let (quota, used, numbers) = state.engine.read(|m| {
+    let (quota, used, numbers, lines) = state.engine.read(|m| {
         let t = m.directory.tenant(tenant);
         (
             t.and_then(|t| t.user_quota),
             t.map_or(0, |t| t.active_users().count()),
             t.map(|t| t.contracted_numbers.clone()).unwrap_or_default(),
+            t.and_then(|t| t.licensed_lines),
         )
     });
+    let lines = lines.map_or_else(|| "the server's default".to_string(), |l| l.to_string());
     let quota = quota.map_or_else(|| "unlimited".to_string(), |q| q.to_string());
     println!(
-        "tenant {tenant}: users {used} of {quota}; contracted numbers: {}",
+        "tenant {tenant}: users {used} of {quota}; licensed lines: {lines}; contracted numbers: {}",
         if numbers.is_empty() {
             "none".to_string()
         } else {

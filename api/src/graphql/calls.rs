@@ -155,7 +155,7 @@ pub(crate) fn interaction_object(
 
 /// May `user` (with `access` to interaction history) see `v`? (USR-6: all / own / permitted
 /// folders.)
-pub(crate) fn may_see(
+pub fn may_see(
     m: &ReadModels,
     tenant: &str,
     user: &AuthUser,

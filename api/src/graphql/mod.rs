@@ -24,6 +24,7 @@ use crate::app::AppState;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 
+pub use calls::may_see as may_see_interaction;
 pub use campaign::CampaignObject;
 
 #[derive(MergedObject, Default)]

@@ -26,6 +26,7 @@ mod access_log;
 mod export;
 pub(crate) mod guard;
 mod import;
+mod recording;
 
 /// The browser session cookie (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "kaden_session";
@@ -55,6 +56,7 @@ pub fn router(app: App) -> Router {
             )),
         )
         .route("/access-log.csv", get(access_log::export_csv))
+        .route("/api/recordings/{file}", get(recording::recording))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
