@@ -144,6 +144,11 @@ async fn first_run_prints_a_one_time_password_once_and_sigterm_stops_cleanly() {
         .expect("first run prints a one-time password");
     assert!(password.len() >= 16);
     assert!(server.printed("username: admin").is_some());
+    // Telephony starts with it, on the built-in test carrier when no trunk is configured.
+    let telephony = server
+        .printed("Telephony: softphones register to sip:127.0.0.1:")
+        .expect("serve says where softphones register");
+    assert!(telephony.contains("built-in test carrier"), "{telephony}");
     assert!(
         login(&server.url, "admin", "admin").await.is_none(),
         "no default password"
@@ -263,6 +268,11 @@ fn help_explains_every_command_and_setting() {
         "--time-zone",
         "Asia/Tokyo",
         "--config",
+        "--sip-listen",
+        "--trunk",
+        "KADEN_TRUNK_PASSWORD",
+        "--no-telephony",
+        "--licensed-lines",
     ] {
         assert!(text.contains(word), "serve --help mentions {word}: {text}");
     }

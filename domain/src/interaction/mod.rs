@@ -339,7 +339,7 @@ impl Aggregate for Interaction {
                         holder: self.user_id,
                     });
                 }
-                if !statuses.iter().any(|s| *s == status) {
+                if !statuses.contains(&status) {
                     return Err(InteractionError::UnknownStatus {
                         status,
                         allowed: statuses.join("・"),
