@@ -347,4 +347,55 @@ mod tests {
         ));
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn telephony_from_flags_and_file_with_the_test_carrier_by_default() {
+        let s = resolve(Overrides::default()).unwrap();
+        let t = s.telephony.expect("serve runs telephony by default");
+        assert_eq!(t.sip_listen, "127.0.0.1:5060".parse().unwrap());
+        assert!(t.trunk.is_none(), "no trunk: the built-in test carrier");
+        assert_eq!(t.default_lines, 10);
+        let ephemeral = resolve(Overrides {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(ephemeral.telephony.unwrap().sip_listen.port(), 0);
+        let dir = std::env::temp_dir().join(format!("kaden-config-t-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kaden.toml");
+        std::fs::write(&file, "[telephony]\ntrunk = \"192.0.2.10:5060\"\ntrunk_username = \"u\"\nlicensed_lines = 30\ntest_carrier_odds = \"1,0,0,0,0\"\n").unwrap();
+        let s = resolve(Overrides {
+            config: Some(file.clone()),
+            telephony: TelephonyOverrides {
+                trunk_password: Some("secret".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap();
+        let t = s.telephony.unwrap();
+        let trunk = t.trunk.as_ref().unwrap();
+        assert_eq!(trunk.addr, "192.0.2.10:5060".parse().unwrap());
+        assert_eq!(trunk.password.as_deref(), Some("secret"));
+        assert_eq!(t.default_lines, 30);
+        assert_eq!(t.test_carrier.odds.answer, 1);
+        assert!(
+            !format!("{t:?}").contains("secret"),
+            "the trunk password stays out of logs"
+        );
+        std::fs::write(&file, "[telephony]\nenabled = false\n").unwrap();
+        assert!(
+            resolve(Overrides {
+                config: Some(file),
+                ..Default::default()
+            })
+            .unwrap()
+            .telephony
+            .is_none()
+        );
+        assert!(matches!(parse_odds("1,2,3"), Err(ConfigError::Odds(_))));
+        assert!(matches!(parse_odds("a,0,0,0,0"), Err(ConfigError::Odds(_))));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
