@@ -58,10 +58,12 @@ impl Timers {
 /// never refused, so calls already admitted finish. Refusals are counted in
 /// [`EndpointStats::shed`].
 ///
-/// The signal is work in progress: by Little's law open setups = setups/s × setup time, and on
-/// an overloaded endpoint the setup time (and with it this count) climbs long before UDP is
-/// lost. On the benchmark machine (2 vCPU, B2BUA forwarding to an answering sipp) a healthy
-/// endpoint has a few tens open at 3,000 setups/s; see docs/benchmarks/telephony.md.
+/// The signal is work in progress: by Little's law open setups = setups/s × setup time, and an
+/// endpoint that falls behind sees its setup time, and with it this count, climb. On the
+/// benchmark machine (2 vCPU, a B2BUA forwarding to an answering sipp) at most 461 were open
+/// at 1,000–3,000 setups/s and 1,000 is about a third of a second of what it completes; the
+/// count does not see datagrams still waiting in the socket buffer. Figures in
+/// docs/benchmarks/telephony.md.
 #[derive(Debug, Clone, Copy)]
 pub struct EndpointConfig {
     pub timers: Timers,
@@ -69,9 +71,9 @@ pub struct EndpointConfig {
     /// server transactions have no final response yet. Default 1,000. `usize::MAX` turns
     /// admission control off.
     pub max_pending_setups: usize,
-    /// The `Retry-After` of the 503 (whole seconds, RFC 3261 20.33). Default 1 s: upstream
-    /// proxies that honour it stop sending us new requests for that long (RFC 3263 4.3), so it
-    /// is kept short.
+    /// The `Retry-After` of the 503 (whole seconds, at least 1; RFC 3261 20.33). Default 1 s:
+    /// a proxy that honours it sends us no other request for that long (RFC 3261 21.5.4), so
+    /// it is kept short.
     pub retry_after: Duration,
 }
 
