@@ -11,7 +11,9 @@ use kaden_api::calls::TelephonySettings;
 use kaden_domain::interaction::CallState;
 use kaden_telephony::carrier::{Behaviour, Odds};
 use kaden_telephony::softphone::Softphone;
-use kaden_tests::{Client, StoreKind, TestServer, TestStore, error_code, ready_campaign};
+use kaden_tests::{
+    Client, StoreKind, Subscription, TestServer, TestStore, error_code, ready_campaign,
+};
 use serde_json::{Value, json};
 
 const CALL: &str = "id customerId state stateLabel talkSeconds talkMs endedBy status memo suggestedStatus failure { code outcome label } refusal { code reason } recording { url durationMs bytes }";
@@ -119,6 +121,12 @@ async fn answered_call_is_recorded_linked_and_dropped_by_no_answer(kind: StoreKi
     let admin = server.admin().await;
     let (_, folder) = folder(&server, &admin, &["03-5555-0001", "03-5555-0002"]).await;
     let _phone = softphone(&admin).await;
+    let mut live = Subscription::open(
+        &server,
+        admin.token.as_deref(),
+        "subscription { callChanged { id state talkSeconds } }",
+    )
+    .await;
 
     let placed = place(&admin, "001-001").await;
     let call = &placed["data"]["placeCall"]["interaction"];
@@ -244,23 +252,34 @@ fn refusals(server: &TestServer) -> Vec<(String, String)> {
     })
 }
 
-async fn the_gate_refuses_and_records(kind: StoreKind) {
+/// Three customers with the second's number on the DNC list of the campaign, a signed-in
+/// softphone: (store, server, admin, folder id, phone).
+async fn second_on_dnc(
+    kind: StoreKind,
+    behaviour: Behaviour,
+    talk: Duration,
+) -> (TestStore, TestServer, Client, String, u64, Softphone) {
     let store = TestStore::new(kind).await;
-    let server = server(&store, Behaviour::Answer, Duration::from_millis(1_500)).await;
+    let server = server(&store, behaviour, talk).await;
     let admin = server.admin().await;
-    let (campaign, _) = folder(
+    let (campaign, folder) = folder(
         &server,
         &admin,
         &["03-5555-0001", "03-5555-0002", "03-5555-0003"],
     )
     .await;
-    let _phone = softphone(&admin).await;
-
-    // DNC-5: a registered number is never dialled in a campaign it blocks; the refusal names
-    // the registration and is recorded.
+    let phone = softphone(&admin).await;
     admin
         .ok("mutation($c: String!) { registerDnc(numbers: [\"0355550002\"], campaignIds: [$c]) { position } }", json!({"c": campaign}))
         .await;
+    (store, server, admin, campaign, folder, phone)
+}
+
+async fn the_gate_refuses_and_records(kind: StoreKind) {
+    let (_store, server, admin, campaign, _, _phone) =
+        second_on_dnc(kind, Behaviour::Answer, Duration::from_millis(1_500)).await;
+    // DNC-5: a registered number is never dialled in a campaign it blocks; the refusal names
+    // the registration and is recorded.
     let dnc = place(&admin, "001-002").await;
     assert_eq!(error_code(&dnc), "DO_NOT_CALL", "{dnc}");
     let message = dnc["errors"][0]["message"].as_str().unwrap();
@@ -377,19 +396,12 @@ async fn dnc_5_mon_3_cmp_2_the_gate_refuses_and_records_postgres() {
 
 #[tokio::test]
 async fn call_7_auto_call_saves_no_answer_passes_over_dnc_and_dials_the_next() {
-    let store = TestStore::new(StoreKind::Sqlite).await;
-    let server = server(&store, Behaviour::NoAnswer, Duration::from_secs(5)).await;
-    let admin = server.admin().await;
-    let (campaign, folder) = folder(
-        &server,
-        &admin,
-        &["03-5555-0001", "03-5555-0002", "03-5555-0003"],
+    let (_store, server, admin, _, folder, _phone) = second_on_dnc(
+        StoreKind::Sqlite,
+        Behaviour::NoAnswer,
+        Duration::from_secs(5),
     )
     .await;
-    let _phone = softphone(&admin).await;
-    admin
-        .ok("mutation($c: String!) { registerDnc(numbers: [\"0355550002\"], campaignIds: [$c]) { position } }", json!({"c": campaign}))
-        .await;
     let out_of_range = admin
         .gql(
             "mutation($f: Int!) { startAutoCall(folderId: $f, ringSeconds: 9) { running } }",

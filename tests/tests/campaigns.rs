@@ -248,6 +248,8 @@ async fn cmp_campaign_configuration(kind: StoreKind) {
         "10",
         "--numbers",
         "06-1111-2222, 03-1234-5678",
+        "--lines",
+        "4",
         "--data-dir",
     ])
     .arg(&place.dir)
@@ -264,7 +266,9 @@ async fn cmp_campaign_configuration(kind: StoreKind) {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("users 2 of 10; contracted numbers: 0611112222, 0312345678"),
+        stdout.contains(
+            "users 2 of 10; licensed lines: 4; contracted numbers: 0611112222, 0312345678"
+        ),
         "{stdout}"
     );
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kaden-under-test"));

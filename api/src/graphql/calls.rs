@@ -667,7 +667,6 @@ impl CallSubscription {
         ctx: &Context<'_>,
         user_id: Option<u64>,
     ) -> Result<impl futures::Stream<Item = InteractionObject> + use<>> {
-        use futures::StreamExt;
         let (request, user) = authorize(ctx, Capability::CallScreen)?;
         let watched = match user_id {
             Some(u) if u != user.user_id => {
@@ -677,29 +676,21 @@ impl CallSubscription {
             _ => user.user_id,
         };
         let tenant = request.tenant_id.clone();
-        let app = state(ctx).clone();
-        let closing = app.closing();
-        let zone = app.settings.time_zone;
-        let stream = tokio_stream::wrappers::BroadcastStream::new(app.engine.subscribe())
-            .filter_map(move |change| {
-                let found = match change.as_deref() {
-                    Ok(kaden_projections::Change::Interaction {
-                        tenant_id,
-                        interaction_id,
-                        user_id,
-                    }) if *tenant_id == tenant && *user_id == watched => app.engine.read(|m| {
-                        m.interactions
-                            .get(tenant_id, interaction_id)
-                            .map(|v| interaction_object(m, tenant_id, v, zone))
-                    }),
-                    Ok(_) => None,
-                    Err(error) => {
-                        tracing::warn!(%error, "call subscriber fell behind; some changes were not sent");
-                        None
-                    }
-                };
-                futures::future::ready(found)
-            });
-        Ok(stream.take_until(closing))
+        Ok(super::change_stream(
+            state(ctx).clone(),
+            "call",
+            move |app, change| match change {
+                kaden_projections::Change::Interaction {
+                    tenant_id,
+                    interaction_id,
+                    user_id,
+                } if *tenant_id == tenant && *user_id == watched => app.engine.read(|m| {
+                    m.interactions
+                        .get(tenant_id, interaction_id)
+                        .map(|v| interaction_object(m, tenant_id, v, app.settings.time_zone))
+                }),
+                _ => None,
+            },
+        ))
     }
 }

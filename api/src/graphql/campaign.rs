@@ -1,7 +1,7 @@
 //! Campaigns (案件): queries, mutations and the change subscription.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Subscription};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use kaden_domain::access::Capability;
 use kaden_domain::campaign::settings::{
     Attribute, AttributeKind, AttributeTarget, FIXED_STATUSES, ReportSettings,
@@ -9,7 +9,6 @@ use kaden_domain::campaign::settings::{
 use kaden_domain::campaign::{CampaignCommand, CampaignError};
 use kaden_projections::Change;
 use kaden_projections::campaigns::CampaignView;
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::{authorize, local_time, position_text, reach, state};
 use crate::error::ApiError;
@@ -505,21 +504,19 @@ impl CampaignSubscription {
     ) -> Result<impl Stream<Item = CampaignObject> + use<>> {
         let (request, _) = authorize(ctx, Capability::CampaignView)?;
         let tenant = request.tenant_id.clone();
-        let app = state(ctx).clone();
-        let closing = app.closing();
-        let stream = BroadcastStream::new(app.engine.subscribe()).filter_map(move |change| {
-            let found = match change.as_deref() {
-                Ok(Change::Campaign { tenant_id, campaign_id }) if *tenant_id == tenant => {
-                    app.engine.read(|m| m.campaigns.get(tenant_id, campaign_id).cloned()).map(CampaignObject)
-                }
-                Ok(_) => None,
-                Err(error) => {
-                    tracing::warn!(%error, "campaign subscriber fell behind; some changes were not sent");
-                    None
-                }
-            };
-            futures::future::ready(found)
-        });
-        Ok(stream.take_until(closing))
+        Ok(super::change_stream(
+            state(ctx).clone(),
+            "campaign",
+            move |app, change| match change {
+                Change::Campaign {
+                    tenant_id,
+                    campaign_id,
+                } if *tenant_id == tenant => app
+                    .engine
+                    .read(|m| m.campaigns.get(tenant_id, campaign_id).cloned())
+                    .map(CampaignObject),
+                _ => None,
+            },
+        ))
     }
 }

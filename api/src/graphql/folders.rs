@@ -710,36 +710,29 @@ impl FolderSubscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl futures::Stream<Item = FolderObject> + use<>> {
-        use futures::StreamExt;
         let (request, _) = authorize(ctx, Capability::ListView)?;
         let tenant = request.tenant_id.clone();
-        let app = state(ctx).clone();
-        let closing = app.closing();
-        let zone = app.settings.time_zone;
-        let stream = tokio_stream::wrappers::BroadcastStream::new(app.engine.subscribe())
-            .filter_map(move |change| {
-                let found = match change.as_deref() {
-                    Ok(kaden_projections::Change::Folder { tenant_id, folder })
-                        if *tenant_id == tenant =>
-                    {
-                        app.engine.read(|m| {
-                            m.folders.folder(tenant_id, *folder).map(|f| {
-                                let local = |at: chrono::DateTime<chrono::Utc>| {
-                                    at.with_timezone(&zone)
-                                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-                                };
-                                FolderObject::with_times(f, local(f.created_at), local(f.updated_at))
-                            })
-                        })
-                    }
-                    Ok(_) => None,
-                    Err(error) => {
-                        tracing::warn!(%error, "folder subscriber fell behind; some changes were not sent");
-                        None
-                    }
+        Ok(super::change_stream(
+            state(ctx).clone(),
+            "folder",
+            move |app, change| {
+                let kaden_projections::Change::Folder { tenant_id, folder } = change else {
+                    return None;
                 };
-                futures::future::ready(found)
-            });
-        Ok(stream.take_until(closing))
+                if *tenant_id != tenant {
+                    return None;
+                }
+                let zone = app.settings.time_zone;
+                app.engine.read(|m| {
+                    m.folders.folder(tenant_id, *folder).map(|f| {
+                        let local = |at: chrono::DateTime<chrono::Utc>| {
+                            at.with_timezone(&zone)
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                        };
+                        FolderObject::with_times(f, local(f.created_at), local(f.updated_at))
+                    })
+                })
+            },
+        ))
     }
 }

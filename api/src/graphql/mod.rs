@@ -109,6 +109,29 @@ pub(crate) async fn reach(
     Ok(())
 }
 
+/// A subscription's stream: each read-model change `pick` turns into an item, until the
+/// server closes. A subscriber that falls behind the broadcast misses changes (logged).
+pub(crate) fn change_stream<T: Send + 'static>(
+    app: Arc<AppState>,
+    what: &'static str,
+    pick: impl Fn(&AppState, &kaden_projections::Change) -> Option<T> + Send + 'static,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    use futures::StreamExt;
+    let closing = app.closing();
+    tokio_stream::wrappers::BroadcastStream::new(app.engine.subscribe())
+        .filter_map(move |change| {
+            let found = match change.as_deref() {
+                Ok(change) => pick(&app, change),
+                Err(error) => {
+                    tracing::warn!(%error, what, "subscriber fell behind; some changes were not sent");
+                    None
+                }
+            };
+            futures::future::ready(found)
+        })
+        .take_until(closing)
+}
+
 /// A timestamp in the configured zone (default Asia/Tokyo), RFC 3339.
 pub(crate) fn local_time(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
     at.with_timezone(&state(ctx).settings.time_zone)
