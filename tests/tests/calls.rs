@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use kaden_api::calls::TelephonySettings;
 use kaden_domain::interaction::CallState;
 use kaden_telephony::carrier::{Behaviour, Odds};
+use kaden_telephony::dialer::{CallRequest, Refusal};
 use kaden_telephony::softphone::Softphone;
 use kaden_tests::{
-    Client, StoreKind, Subscription, TestServer, TestStore, error_code, ready_campaign,
+    CALLER_NUMBER, Client, StoreKind, Subscription, TestServer, TestStore, error_code,
+    ready_campaign,
 };
 use serde_json::{Value, json};
 
@@ -117,7 +119,7 @@ async fn place(admin: &Client, customer: &str) -> Value {
 
 async fn answered_call_is_recorded_linked_and_dropped_by_no_answer(kind: StoreKind) {
     let store = TestStore::new(kind).await;
-    let server = server(&store, Behaviour::Answer, Duration::from_millis(2_000)).await;
+    let server = server(&store, Behaviour::Answer, Duration::from_millis(3_000)).await;
     let admin = server.admin().await;
     let (_, folder) = folder(&server, &admin, &["03-5555-0001", "03-5555-0002"]).await;
     let _phone = softphone(&admin).await;
@@ -134,14 +136,35 @@ async fn answered_call_is_recorded_linked_and_dropped_by_no_answer(kind: StoreKi
     assert_eq!(call["customerId"], "001-001");
     let id = call["id"].as_str().unwrap().to_string();
 
-    // The carrier answers after 200 ms and hangs up 2 s later.
+    // Hold (CALL-5): the customer is re-INVITEd and hears silence instead of the operator.
+    wait_until(&admin, &id, |v| v["state"] == "TALKING").await;
+    let hold = |on: bool| {
+        admin.ok(
+            "mutation($i: String!, $on: Boolean!) { holdCall(interactionId: $i, on: $on) }",
+            json!({"i": id, "on": on}),
+        )
+    };
+    assert_eq!(hold(true).await["holdCall"], true);
+    let carrier = server.app.state.calls().unwrap();
+    let carrier = carrier.carrier.as_ref().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while carrier.stats().holds < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the customer was not put on hold"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(hold(false).await["holdCall"], true);
+
+    // The carrier answers after 200 ms and hangs up 3 s later.
     let ended = wait_until(&admin, &id, |v| {
         v["state"] == "ENDED" && v["recording"].is_object()
     })
     .await;
     assert_eq!(ended["endedBy"], "CUSTOMER");
     let talk_ms = ended["talkMs"].as_u64().unwrap();
-    assert!((1_800..=2_600).contains(&talk_ms), "talk {talk_ms} ms");
+    assert!((2_800..=3_600).contains(&talk_ms), "talk {talk_ms} ms");
     assert_eq!(ended["talkSeconds"].as_u64().unwrap(), talk_ms / 1000);
     let rec = &ended["recording"];
     let duration = rec["durationMs"].as_u64().unwrap();
@@ -291,6 +314,23 @@ async fn the_gate_refuses_and_records(kind: StoreKind) {
     assert_eq!(
         refusals(&server),
         vec![("001-002".to_string(), "DO_NOT_CALL".to_string())]
+    );
+
+    // DNC-5 for manual calls (no campaign), through the same gate: refused when the number is
+    // registered for a campaign the chosen caller number serves.
+    let calls = server.app.state.calls().unwrap();
+    let manual = calls.control.place_call(CallRequest {
+        call_ref: "default:manual-check".into(),
+        operator: "admin".into(),
+        number: "0355550002".into(),
+        caller_number: Some(CALLER_NUMBER.into()),
+        campaign: None,
+        ring_timeout: Duration::from_secs(10),
+        record: true,
+    });
+    assert!(
+        matches!(manual, Err(Refusal::DoNotCall { .. })),
+        "{manual:?}"
     );
 
     // MON-3: one licensed line; a second call while the first talks is refused naming the limit.
