@@ -172,6 +172,29 @@ async fn answered_call_is_recorded_linked_and_dropped_by_no_answer(kind: StoreKi
         duration.abs_diff(talk_ms) <= 100,
         "recording {duration} ms vs talk {talk_ms} ms"
     );
+    // The call-state area follows it live.
+    let mut states: Vec<String> = Vec::new();
+    while !states.iter().any(|s| s == "ENDED") {
+        let m = live
+            .next_message()
+            .await
+            .expect("callChanged sends every step");
+        let call = &m["payload"]["data"]["callChanged"];
+        assert_eq!(call["id"], id.as_str(), "{m}");
+        let state = call["state"].as_str().unwrap().to_string();
+        if states.last() != Some(&state) {
+            states.push(state);
+        }
+    }
+    // Each message shows the call as it is after a change, so changes folded in one batch
+    // show once; the order never goes back and the talk is always seen.
+    let order = ["DIALLING", "RINGING", "TALKING", "ENDED"];
+    let ranks: Vec<usize> = states
+        .iter()
+        .map(|s| order.iter().position(|o| o == s).expect("a call state"))
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{states:?}");
+    assert!(states.iter().any(|s| s == "TALKING"), "{states:?}");
 
     // The recording downloads as WAV, whole or by range (playback seeks).
     let url = server.url(rec["url"].as_str().unwrap());
@@ -397,6 +420,29 @@ async fn the_gate_refuses_and_records(kind: StoreKind) {
         v["state"] == "ENDED" || v["state"] == "FAILED"
     })
     .await;
+    // DNC-1: saving 架電禁止 registers the number for the campaign, with its source; the next
+    // call to it is refused.
+    let saved = admin
+        .ok("mutation($i: String!) { saveResult(interactionId: $i, status: \"架電禁止\", memo: \"クレーム\") { status } }", json!({"i": again_id}))
+        .await;
+    assert_eq!(saved["saveResult"]["status"], "架電禁止");
+    let registered = server.app.state.engine.read(|m| {
+        let number = kaden_domain::list::PhoneNumber::from_normalised("0355550003").unwrap();
+        kaden_domain::dnc::DncLookup::registration(m.dnc.tenant("default").unwrap(), &number).map(
+            |r| {
+                (
+                    r.source.customer_id.clone(),
+                    r.source.interaction_id.clone(),
+                )
+            },
+        )
+    });
+    assert_eq!(
+        registered,
+        Some((Some("001-003".to_string()), Some(again_id.clone())))
+    );
+    let blocked = place(&admin, "001-003").await;
+    assert_eq!(error_code(&blocked), "DO_NOT_CALL", "{blocked}");
 
     // CMP-2: without a main caller number no call is possible, and the refusal says so.
     admin

@@ -20,6 +20,9 @@ use crate::calls::{Calls, auto, sip_user_name};
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 
+/// The fixed status that registers the number as do-not-call (CMP-3, DNC-1).
+const DO_NOT_CALL_STATUS: &str = "架電禁止";
+
 /// The failure cause of an unanswered call.
 #[derive(SimpleObject, Clone)]
 pub struct CallFailureObject {
@@ -531,7 +534,8 @@ impl CallMutation {
     }
 
     /// Saves the call's result (CALL-6): the status overwrites, the memo is joined to earlier
-    /// ones. Saving 不通 drops the recording (REC-1).
+    /// ones. Saving 不通 drops the recording (REC-1); saving 架電禁止 registers the number as
+    /// do-not-call for the campaign (DNC-1).
     async fn save_result(
         &self,
         ctx: &Context<'_>,
@@ -543,7 +547,7 @@ impl CallMutation {
         let access = check(user.role, Capability::InteractionEdit)?;
         let app = state(ctx);
         let tenant = &request.tenant_id;
-        let (statuses, file) = app
+        let (statuses, file, target) = app
             .engine
             .read(|m| {
                 let v = m.interactions.get(tenant, &interaction_id)?;
@@ -554,9 +558,11 @@ impl CallMutation {
                         .map(str::to_string)
                         .collect::<Vec<_>>(),
                     v.recording.as_ref().map(|r| r.file.clone()),
+                    v.target.clone(),
                 ))
             })
             .ok_or_else(|| ApiError::not_found("対応履歴", &interaction_id))?;
+        let do_not_call = status == DO_NOT_CALL_STATUS;
         let call_ref = interaction_aggregate_id(tenant, &interaction_id);
         let cmd = InteractionCommand::SaveResult {
             tenant_id: tenant.clone(),
@@ -565,7 +571,28 @@ impl CallMutation {
             memo,
             statuses,
         };
-        let position = app.commands.interaction(&call_ref, cmd, request).await?;
+        let mut position = app.commands.interaction(&call_ref, cmd, request).await?;
+        if do_not_call {
+            // DNC-1: the status registers the number for the interaction's campaign, with its
+            // source; unregistering later never rewrites this status.
+            let number = kaden_domain::list::PhoneNumber::from_normalised(&target.number)
+                .map_err(|e| ApiError::domain(&e))?;
+            let register = kaden_domain::dnc::DncCommand::Register {
+                tenant_id: tenant.clone(),
+                numbers: vec![number],
+                scope: kaden_domain::dnc::DncScope::Campaigns(
+                    std::iter::once(target.campaign_id.clone()).collect(),
+                ),
+                source: kaden_domain::dnc::DncSource {
+                    customer_id: Some(target.customer_id.clone()),
+                    interaction_id: Some(interaction_id.clone()),
+                    csv: false,
+                },
+            };
+            if let Some(p) = app.commands.dnc(tenant, register, request).await? {
+                position = Some(p);
+            }
+        }
         reach(ctx, position).await?;
         if let Some(file) = file {
             crate::calls::delete_if_dropped(app, &call_ref, position, &file).await;
