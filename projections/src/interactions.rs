@@ -78,12 +78,17 @@ impl InteractionView {
     }
 }
 
+/// One number for (folder, customer): JSON map keys (the snapshot) must be strings or numbers.
+fn customer_key(folder: u32, customer: u32) -> u64 {
+    (u64::from(folder) << 32) | u64::from(customer)
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantInteractions {
     /// By id; ids are UUIDv7, so id order is creation order.
     by_id: BTreeMap<String, InteractionView>,
-    /// (folder, customer) → interaction ids, oldest first.
-    by_customer: HashMap<(u32, u32), Vec<String>>,
+    /// [`customer_key`] → interaction ids, oldest first.
+    by_customer: HashMap<u64, Vec<String>>,
     /// Operator → their call in progress.
     live: HashMap<u64, String>,
 }
@@ -96,7 +101,7 @@ impl TenantInteractions {
     /// A customer's interactions, newest first.
     pub fn of_customer(&self, folder: u32, customer: u32) -> Vec<&InteractionView> {
         self.by_customer
-            .get(&(folder, customer))
+            .get(&customer_key(folder, customer))
             .into_iter()
             .flatten()
             .rev()
@@ -178,7 +183,7 @@ impl Interactions {
         match e {
             InteractionEvent::CallPlaced { target, .. } => {
                 t.by_customer
-                    .entry((target.folder, target.customer))
+                    .entry(customer_key(target.folder, target.customer))
                     .or_default()
                     .push(id.to_string());
                 t.live.insert(target.user_id, id.to_string());
@@ -378,6 +383,11 @@ mod tests {
             },
         );
         assert!(m.get("acme", "i1").unwrap().recording.is_none());
+        // The read-model snapshot keeps it all.
+        let text = serde_json::to_string(&m).expect("the model serialises for the snapshot");
+        let back: Interactions = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.tenant("acme").unwrap().of_customer(1, 2).len(), 1);
     }
 
     #[test]

@@ -467,6 +467,17 @@ async fn the_gate_refuses_and_records(kind: StoreKind) {
     // Refused attempts are not calls: only the placed calls count as work (LST-9).
     let f = admin.ok("{ folder(id: 1) { workCount } }", json!({})).await;
     assert_eq!(f["folder"]["workCount"], 2, "{f}");
+    // The read-model snapshot (saved every 5 minutes and at shutdown) holds the calls too.
+    server
+        .app
+        .state
+        .save_snapshot()
+        .await
+        .expect("the read models with calls encode as a snapshot");
+    let (_, models) = server.app.state.engine.snapshot();
+    let back: kaden_projections::ReadModels =
+        serde_json::from_str(&serde_json::to_string(&models).unwrap()).unwrap();
+    assert_eq!(back, models);
     server.stop().await;
 }
 
