@@ -62,6 +62,24 @@ fn probes() -> Vec<(Capability, Probe)> {
             Capability::DncEdit,
             Probe::Graphql("mutation { unregisterDnc(ids: [999]) { __typename } }"),
         ),
+        (
+            Capability::CallScreen,
+            Probe::Graphql("{ telephony { realm } }"),
+        ),
+        (
+            Capability::HistorySearch,
+            Probe::Graphql("{ interaction(id: \"x\") { id } }"),
+        ),
+        (
+            Capability::InteractionEdit,
+            Probe::Graphql(
+                "mutation { saveResult(interactionId: \"x\", status: \"不通\") { id } }",
+            ),
+        ),
+        (
+            Capability::HistorySearch,
+            Probe::Get("/api/recordings/x.wav"),
+        ),
     ]
 }
 

@@ -192,8 +192,10 @@ fn dialler<'a>(ctx: &Context<'a>) -> Result<(&'a RequestContext, &'a AuthUser), 
         return Err(ApiError::new(
             "FORBIDDEN",
             format!(
-                "{}は架電画面を閲覧のみできます (role {} may view the call screen but not dial)",
-                user.role, user.role
+                "{}は架電画面を閲覧のみできます (role {} may view the call screen but not dial: {} is view only)",
+                user.role,
+                user.role,
+                Capability::CallScreen.name()
             ),
         ));
     }
