@@ -571,3 +571,89 @@ async fn calls_need_a_sip_account_and_biz_cannot_dial() {
     assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
     server.stop().await;
 }
+
+/// USR-7 for calls: another tenant (by Host) sees none of this tenant's calls, recordings or
+/// customers, cannot hang up or save them, and its users get SIP accounts of their own.
+#[tokio::test]
+async fn usr_7_calls_stay_inside_their_tenant() {
+    let store = TestStore::new(StoreKind::Sqlite).await;
+    let mut settings = store.settings();
+    settings.tenant_hosts =
+        std::collections::HashMap::from([("beta.test".to_string(), "beta".to_string())]);
+    let mut t = TelephonySettings::local([127, 0, 0, 1].into(), 0);
+    t.test_carrier.odds = Odds::always(Behaviour::Answer);
+    t.test_carrier.answer_delay = Duration::from_millis(200);
+    t.test_carrier.talk_limit = Some(Duration::from_millis(800));
+    settings.telephony = Some(t);
+    let server = TestServer::start_with(settings).await;
+    let admin = server.admin().await;
+    folder(&server, &admin, &["03-5555-0001"]).await;
+    let _phone = softphone(&admin).await;
+    let placed = place(&admin, "001-001").await;
+    let id = placed["data"]["placeCall"]["interaction"]["id"]
+        .as_str()
+        .expect("placed")
+        .to_string();
+    let ended = wait_until(&admin, &id, |v| v["recording"].is_object()).await;
+    let url = server.url(ended["recording"]["url"].as_str().unwrap());
+
+    kaden_api::app::create_manager(&server.app.state, "beta", "mgr", "blue-violin-harbour-42")
+        .await
+        .unwrap();
+    let mut beta = server.client();
+    let login = beta
+        .gql_with_header(
+            "host",
+            "beta.test",
+            "mutation { login(username: \"mgr\", password: \"blue-violin-harbour-42\") { token } }",
+            json!({}),
+        )
+        .await;
+    beta.token = login["data"]["login"]["token"].as_str().map(str::to_string);
+    assert!(beta.token.is_some(), "{login}");
+    let ask = |query: String| {
+        let beta = &beta;
+        async move {
+            beta.gql_with_header("host", "beta.test", &query, json!({}))
+                .await
+        }
+    };
+    let seen = ask(format!("{{ interaction(id: \"{id}\") {{ id }} }}")).await;
+    assert_eq!(error_code(&seen), "NOT_FOUND", "{seen}");
+    let history = ask("{ customerInteractions(customerId: \"001-001\") { id } }".into()).await;
+    assert_eq!(
+        history["data"]["customerInteractions"],
+        json!([]),
+        "{history}"
+    );
+    let hang = ask(format!("mutation {{ hangUp(interactionId: \"{id}\") }}")).await;
+    assert_eq!(error_code(&hang), "NOT_FOUND", "{hang}");
+    let save = ask(format!(
+        "mutation {{ saveResult(interactionId: \"{id}\", status: \"不通\") {{ id }} }}"
+    ))
+    .await;
+    assert_eq!(error_code(&save), "NOT_FOUND", "{save}");
+    let call = ask("mutation { placeCall(customerId: \"001-001\") { position } }".into()).await;
+    assert_ne!(
+        call["errors"][0]["extensions"]["code"],
+        json!(null),
+        "{call}"
+    );
+    assert!(
+        call["data"].is_null(),
+        "beta cannot call alpha's customer: {call}"
+    );
+    let sip = ask("mutation { setSipPassword { sipUser } }".into()).await;
+    assert_eq!(sip["data"]["setSipPassword"]["sipUser"], "mgr+beta");
+    let wav = reqwest::Client::new()
+        .get(&url)
+        .header("host", "beta.test")
+        .bearer_auth(beta.token.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wav.status(), 404, "another tenant's recording is not found");
+    // The owner still has it all.
+    assert!(interaction(&admin, &id).await["recording"].is_object());
+    server.stop().await;
+}
