@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use kaden_domain::access::PasswordPolicy;
 
 use crate::app::{App, create_manager};
-use crate::config::{Overrides, Settings, TelephonyOverrides, resolve};
+use crate::config::{Overrides, Settings, TelephonyOptions, resolve};
 
 #[derive(Debug, Parser)]
 #[command(name = "kaden", version, about = "架電 Kaden: cloud call-centre system for outbound teams", long_about = None)]
@@ -98,13 +98,13 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// Settings for the tools (no telephony: only `serve` takes the SIP port).
     pub(crate) fn settings(&self) -> Result<Settings, String> {
-        self.settings_with(TelephonyOverrides {
-            disabled: true,
-            ..TelephonyOverrides::default()
+        self.settings_with(TelephonyOptions {
+            enabled: Some(false),
+            ..TelephonyOptions::default()
         })
     }
 
-    fn settings_with(&self, telephony: TelephonyOverrides) -> Result<Settings, String> {
+    fn settings_with(&self, telephony: TelephonyOptions) -> Result<Settings, String> {
         resolve(Overrides {
             listen: self.listen,
             data_dir: self.data_dir.clone(),
@@ -162,8 +162,8 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     fn settings(&self) -> Result<Settings, String> {
-        self.store.settings_with(TelephonyOverrides {
-            disabled: self.no_telephony,
+        self.store.settings_with(TelephonyOptions {
+            enabled: self.no_telephony.then_some(false),
             sip_listen: self.sip_listen,
             media_ip: self.media_ip,
             trunk: self.trunk,
@@ -172,6 +172,7 @@ impl ServeArgs {
             trunk_password: self.trunk_password.clone(),
             licensed_lines: self.licensed_lines,
             test_carrier_odds: self.test_carrier_odds.clone(),
+            ..TelephonyOptions::default()
         })
     }
 }

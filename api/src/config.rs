@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::calls::{TelephonySettings, TestCarrierSettings, TrunkSettings};
+use crate::calls::{TelephonySettings, TrunkSettings};
 use crate::store::StoreConfig;
 
 /// Settings of a running server.
@@ -106,13 +106,15 @@ pub struct FileConfig {
     #[serde(default)]
     pub tenant_hosts: HashMap<String, String>,
     #[serde(default)]
-    pub telephony: FileTelephony,
+    pub telephony: TelephonyOptions,
 }
 
-/// The `[telephony]` table of a config file.
-#[derive(Debug, Default, Deserialize)]
+/// Telephony options: the `[telephony]` table of a config file, and `kaden serve`'s flags
+/// (which win, field by field: [`TelephonyOptions::or`]).
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileTelephony {
+pub struct TelephonyOptions {
+    /// `false`: no telephony (`--no-telephony`).
     pub enabled: Option<bool>,
     pub sip_listen: Option<SocketAddr>,
     pub media_ip: Option<std::net::IpAddr>,
@@ -126,6 +128,39 @@ pub struct FileTelephony {
     /// Test carrier: weights `answer,busy,no_answer,not_in_service,fax`, e.g. "50,15,25,5,5".
     pub test_carrier_odds: Option<String>,
     pub test_carrier_answer_delay_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for TelephonyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The trunk password stays out of logs.
+        f.debug_struct("TelephonyOptions")
+            .field("enabled", &self.enabled)
+            .field("sip_listen", &self.sip_listen)
+            .field("trunk", &self.trunk)
+            .field("licensed_lines", &self.licensed_lines)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelephonyOptions {
+    /// `self`, with `other` filling what `self` leaves unset.
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            enabled: self.enabled.or(other.enabled),
+            sip_listen: self.sip_listen.or(other.sip_listen),
+            media_ip: self.media_ip.or(other.media_ip),
+            trunk: self.trunk.or(other.trunk),
+            trunk_domain: self.trunk_domain.or(other.trunk_domain),
+            trunk_username: self.trunk_username.or(other.trunk_username),
+            trunk_password: self.trunk_password.or(other.trunk_password),
+            licensed_lines: self.licensed_lines.or(other.licensed_lines),
+            realm: self.realm.or(other.realm),
+            test_carrier_odds: self.test_carrier_odds.or(other.test_carrier_odds),
+            test_carrier_answer_delay_ms: self
+                .test_carrier_answer_delay_ms
+                .or(other.test_carrier_answer_delay_ms),
+        }
+    }
 }
 
 /// A configuration problem, said so that it can be fixed.
@@ -174,21 +209,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub time_zone: Option<String>,
     pub config: Option<PathBuf>,
-    pub telephony: TelephonyOverrides,
-}
-
-/// Telephony flags (`kaden serve --sip-listen …`).
-#[derive(Debug, Default, Clone)]
-pub struct TelephonyOverrides {
-    pub disabled: bool,
-    pub sip_listen: Option<SocketAddr>,
-    pub media_ip: Option<std::net::IpAddr>,
-    pub trunk: Option<SocketAddr>,
-    pub trunk_domain: Option<String>,
-    pub trunk_username: Option<String>,
-    pub trunk_password: Option<String>,
-    pub licensed_lines: Option<u32>,
-    pub test_carrier_odds: Option<String>,
+    pub telephony: TelephonyOptions,
 }
 
 /// Parses test-carrier odds `answer,busy,no_answer,not_in_service,fax`.
@@ -211,45 +232,41 @@ pub fn parse_odds(text: &str) -> Result<kaden_telephony::carrier::Odds, ConfigEr
 }
 
 fn telephony(
-    o: TelephonyOverrides,
-    f: FileTelephony,
+    o: TelephonyOptions,
     listen: SocketAddr,
 ) -> Result<Option<TelephonySettings>, ConfigError> {
-    if o.disabled || f.enabled == Some(false) {
+    if o.enabled == Some(false) {
         return Ok(None);
     }
     // SIP's standard port beside the HTTP address; an ephemeral HTTP port (0, tests and
     // trials) gets an ephemeral SIP port too, so several servers can run side by side.
     let sip_listen = o
         .sip_listen
-        .or(f.sip_listen)
         .unwrap_or_else(|| SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { 5060 }));
     let mut t = TelephonySettings::local(sip_listen.ip(), sip_listen.port());
-    if let Some(ip) = o.media_ip.or(f.media_ip) {
+    if let Some(ip) = o.media_ip {
         t.media_ip = ip;
     }
-    if let Some(addr) = o.trunk.or(f.trunk) {
+    if let Some(addr) = o.trunk {
         t.trunk = Some(TrunkSettings {
             addr,
-            domain: o.trunk_domain.or(f.trunk_domain).unwrap_or_default(),
-            username: o.trunk_username.or(f.trunk_username),
-            password: o.trunk_password.or(f.trunk_password),
+            domain: o.trunk_domain.unwrap_or_default(),
+            username: o.trunk_username,
+            password: o.trunk_password,
         });
     }
-    if let Some(lines) = o.licensed_lines.or(f.licensed_lines) {
+    if let Some(lines) = o.licensed_lines {
         t.default_lines = lines;
     }
-    if let Some(realm) = f.realm {
+    if let Some(realm) = o.realm {
         t.realm = realm;
     }
-    let mut carrier = TestCarrierSettings::default();
-    if let Some(odds) = o.test_carrier_odds.or(f.test_carrier_odds) {
-        carrier.odds = parse_odds(&odds)?;
+    if let Some(odds) = o.test_carrier_odds {
+        t.test_carrier.odds = parse_odds(&odds)?;
     }
-    if let Some(ms) = f.test_carrier_answer_delay_ms {
-        carrier.answer_delay = std::time::Duration::from_millis(ms);
+    if let Some(ms) = o.test_carrier_answer_delay_ms {
+        t.test_carrier.answer_delay = std::time::Duration::from_millis(ms);
     }
-    t.test_carrier = carrier;
     Ok(Some(t))
 }
 
@@ -297,7 +314,7 @@ pub fn resolve(o: Overrides) -> Result<Settings, ConfigError> {
             .default_tenant
             .unwrap_or_else(|| DEFAULT_TENANT.to_string()),
         secure_cookies: file.secure_cookies.unwrap_or(!listen.ip().is_loopback()),
-        telephony: telephony(o.telephony, file.telephony, listen)?,
+        telephony: telephony(o.telephony.or(file.telephony), listen)?,
     })
 }
 
@@ -367,7 +384,7 @@ mod tests {
         std::fs::write(&file, "[telephony]\ntrunk = \"192.0.2.10:5060\"\ntrunk_username = \"u\"\nlicensed_lines = 30\ntest_carrier_odds = \"1,0,0,0,0\"\n").unwrap();
         let s = resolve(Overrides {
             config: Some(file.clone()),
-            telephony: TelephonyOverrides {
+            telephony: TelephonyOptions {
                 trunk_password: Some("secret".into()),
                 ..Default::default()
             },
@@ -384,6 +401,11 @@ mod tests {
             !format!("{t:?}").contains("secret"),
             "the trunk password stays out of logs"
         );
+        let flags = TelephonyOptions {
+            trunk_password: Some("secret".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{flags:?}").contains("secret"));
         std::fs::write(&file, "[telephony]\nenabled = false\n").unwrap();
         assert!(
             resolve(Overrides {
