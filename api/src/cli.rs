@@ -90,7 +90,7 @@ pub struct StoreArgs {
     #[arg(long, env = "KADEN_TIME_ZONE", value_name = "ZONE")]
     time_zone: Option<String>,
     /// TOML file with any of: listen, data_dir, database_url, time_zone, default_tenant,
-    /// secure_cookies, [tenant_hosts] (host = "tenant").
+    /// secure_cookies, [tenant_hosts] (host = "tenant"), [telephony] (sip_listen, media_ip, trunk, trunk_username, trunk_password, licensed_lines, realm, test_carrier_odds, enabled…).
     #[arg(long, env = "KADEN_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -158,6 +158,9 @@ pub struct ServeArgs {
     /// 50,15,25,5,5].
     #[arg(long, env = "KADEN_TEST_CARRIER_ODDS", value_name = "WEIGHTS")]
     test_carrier_odds: Option<String>,
+    /// How long the test carrier rings before it answers (or is busy) [default: 3000].
+    #[arg(long, env = "KADEN_TEST_CARRIER_ANSWER_DELAY_MS", value_name = "MS")]
+    test_carrier_answer_delay_ms: Option<u64>,
 }
 
 impl ServeArgs {
@@ -172,6 +175,7 @@ impl ServeArgs {
             trunk_password: self.trunk_password.clone(),
             licensed_lines: self.licensed_lines,
             test_carrier_odds: self.test_carrier_odds.clone(),
+            test_carrier_answer_delay_ms: self.test_carrier_answer_delay_ms,
             ..TelephonyOptions::default()
         })
     }

@@ -273,6 +273,8 @@ fn help_explains_every_command_and_setting() {
         "KADEN_TRUNK_PASSWORD",
         "--no-telephony",
         "--licensed-lines",
+        "--test-carrier-odds",
+        "--test-carrier-answer-delay-ms",
     ] {
         assert!(text.contains(word), "serve --help mentions {word}: {text}");
     }
