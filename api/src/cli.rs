@@ -90,7 +90,9 @@ pub struct StoreArgs {
     #[arg(long, env = "KADEN_TIME_ZONE", value_name = "ZONE")]
     time_zone: Option<String>,
     /// TOML file with any of: listen, data_dir, database_url, time_zone, default_tenant,
-    /// secure_cookies, [tenant_hosts] (host = "tenant"), [telephony] (sip_listen, media_ip, trunk, trunk_username, trunk_password, licensed_lines, realm, test_carrier_odds, enabled…).
+    /// secure_cookies, [tenant_hosts] (host = "tenant"), [telephony] (sip_listen, media_ip,
+    /// trunk, trunk_username, trunk_password, licensed_lines, realm, test_carrier_odds,
+    /// enabled…).
     #[arg(long, env = "KADEN_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 }
