@@ -237,7 +237,12 @@ impl Calls {
         let placed = self.control.place_call(request);
         let written = rx
             .await
-            .map_err(|_| ApiError::internal(&ctx.request_id))??;
+            .unwrap_or_else(|_| Err(ApiError::internal(&ctx.request_id)));
+        if written.is_err() && placed.is_ok() {
+            // A call the log does not know of must not go on.
+            self.control.hang_up(&id);
+        }
+        let written = written?;
         match placed {
             Ok(_handle) => Ok((
                 id.split_once(':')
