@@ -307,6 +307,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
                 calls.sip_addr(),
                 calls.settings.realm
             );
+            if calls.settings.media_ip.is_loopback() && !calls.sip_addr().ip().is_loopback() {
+                println!(
+                    "  Note: audio is announced on {} (loopback): softphones on other machines need --media-ip <this machine's address>.",
+                    calls.settings.media_ip
+                );
+            }
         }
         None => println!("Telephony is off (--no-telephony): no calls."),
     }
