@@ -55,6 +55,12 @@ async fn folder(server: &TestServer, admin: &Client, phones: &[&str]) -> (String
 
 /// Sets the admin's SIP password and signs a softphone in with it.
 async fn softphone(admin: &Client) -> Softphone {
+    softphone_of(admin, "admin").await
+}
+
+/// Sets `user`'s SIP password (through their own client) and signs a softphone in with it.
+async fn softphone_of(client: &Client, user: &str) -> Softphone {
+    let admin = client;
     let sip = admin
         .ok(
             "mutation { setSipPassword { sipUser password registrar realm } }",
@@ -62,7 +68,7 @@ async fn softphone(admin: &Client) -> Softphone {
         )
         .await;
     let sip = &sip["setSipPassword"];
-    assert_eq!(sip["sipUser"], "admin");
+    assert_eq!(sip["sipUser"], user);
     let registrar = sip["registrar"]
         .as_str()
         .unwrap()
@@ -72,7 +78,7 @@ async fn softphone(admin: &Client) -> Softphone {
     let phone = Softphone::start(
         registrar,
         sip["realm"].as_str().unwrap(),
-        "admin",
+        user,
         sip["password"].as_str().unwrap(),
         None,
     )
@@ -374,12 +380,30 @@ async fn the_gate_refuses_and_records(kind: StoreKind) {
         .wait_for(p, Duration::from_secs(10))
         .await
         .unwrap();
+    // A second operator, permitted on the folder, with a phone of their own.
+    let op2_id = admin
+        .ok("mutation { createUser(input: {username: \"op2\", displayName: \"二号\", role: \"OP\", password: \"blue-violin-harbour-42\"}) { user { id } } }", json!({}))
+        .await["createUser"]["user"]["id"]
+        .clone();
+    let me = admin.ok("{ me { id } }", json!({})).await["me"]["id"].clone();
+    admin
+        .ok(
+            "mutation($u: [Int!]!) { setFolderUsers(id: 1, userIds: $u) { position } }",
+            json!({"u": [me, op2_id]}),
+        )
+        .await;
+    let mut op2 = server.client();
+    op2.login("op2", "blue-violin-harbour-42").await;
+    let _phone2 = softphone_of(&op2, "op2").await;
     let first = place(&admin, "001-001").await;
     let first_id = first["data"]["placeCall"]["interaction"]["id"]
         .as_str()
         .expect("first call placed")
         .to_string();
-    let busy = place(&admin, "001-003").await;
+    // The same operator cannot start a second call while on one.
+    let twice = place(&admin, "001-003").await;
+    assert_eq!(error_code(&twice), "CALL_IN_PROGRESS", "{twice}");
+    let busy = place(&op2, "001-003").await;
     assert_eq!(error_code(&busy), "LINES_EXHAUSTED", "{busy}");
     assert!(
         busy["errors"][0]["message"]

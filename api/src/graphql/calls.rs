@@ -496,6 +496,7 @@ impl CallMutation {
         let (request, user) = dialler(ctx)?;
         let app = state(ctx);
         let calls = telephony(app)?;
+        busy_guard(app, &request.tenant_id, user)?;
         let target = call_target(
             app,
             &request.tenant_id,
@@ -658,6 +659,7 @@ impl CallMutation {
             only_new,
             status: Arc::default(),
         };
+        busy_guard(app, tenant, user)?;
         let status = auto::start(walk, ring_seconds)?;
         // Give the first dial a moment so the answer shows it.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -670,6 +672,25 @@ impl CallMutation {
         let (request, user) = dialler(ctx)?;
         let calls = telephony(state(ctx))?;
         Ok(auto::stop(&calls, &request.tenant_id, user.user_id))
+    }
+}
+
+/// One call at a time per operator: Call is refused while the caller is on one.
+fn busy_guard(app: &AppState, tenant: &str, user: &AuthUser) -> Result<(), ApiError> {
+    let live = app.engine.read(|m| {
+        m.interactions
+            .tenant(tenant)
+            .and_then(|t| t.live_call(user.user_id))
+            .map(|v| v.id.clone())
+    });
+    match live {
+        Some(id) => Err(ApiError::new(
+            "CALL_IN_PROGRESS",
+            format!(
+                "通話中のため発信できません。終話してから発信してください (you are on call {id}: hang up first)"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
