@@ -244,6 +244,7 @@ fn telephony(
         .sip_listen
         .unwrap_or_else(|| SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { 5060 }));
     let mut t = TelephonySettings::local(sip_listen.ip(), sip_listen.port());
+    t.sip_port_may_move = o.sip_listen.is_none();
     if let Some(ip) = o.media_ip {
         t.media_ip = ip;
     }

@@ -426,3 +426,70 @@ async fn sigkill_during_writes_loses_nothing_acknowledged_sqlite() {
 async fn sigkill_during_writes_loses_nothing_acknowledged_postgres() {
     crash_safety(StoreKind::Postgres).await;
 }
+
+/// The laptop case: a softphone on the same machine already holds UDP 5060. `kaden serve`
+/// without `--sip-listen` moves to a free SIP port and says which; with `--sip-listen` on the
+/// taken port it refuses to start and says how to fix it.
+#[test]
+fn a_taken_default_sip_port_moves_an_explicit_one_refuses() {
+    let place = std::env::temp_dir().join(format!("kaden-sip-port-{}", std::process::id()));
+    // Hold 5060 (or find it held already by someone else: the same situation).
+    let _holder = std::net::UdpSocket::bind("127.0.0.1:5060");
+    assert!(
+        std::net::UdpSocket::bind("127.0.0.1:5060").is_err(),
+        "5060 is taken"
+    );
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &http.to_string(), "--data-dir"])
+        .arg(&place)
+        .env("KADEN_LOG", "warn")
+        .env_remove("KADEN_DATABASE_URL")
+        .env_remove("KADEN_SIP_LISTEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut telephony = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if line.starts_with("Telephony:") {
+            telephony = Some(line);
+            break;
+        }
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let telephony = telephony.expect("serve started with telephony");
+    assert!(telephony.contains("sip:127.0.0.1:"), "{telephony}");
+    assert!(
+        !telephony.contains("sip:127.0.0.1:5060 "),
+        "moved off the taken port: {telephony}"
+    );
+    let refused = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sip-listen",
+            "127.0.0.1:5060",
+            "--data-dir",
+        ])
+        .arg(&place)
+        .env("KADEN_LOG", "warn")
+        .env_remove("KADEN_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("cannot start telephony") && stderr.contains("--sip-listen"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&place);
+}

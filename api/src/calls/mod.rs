@@ -83,6 +83,9 @@ pub struct TelephonySettings {
     pub operator_ring: Duration,
     /// How long a customer rings on a Call-button call.
     pub customer_ring: Duration,
+    /// `sip_listen` is only the default: when its port is taken (a softphone on the same
+    /// machine often holds 5060), another free port is used and printed.
+    pub sip_port_may_move: bool,
 }
 
 impl TelephonySettings {
@@ -101,6 +104,7 @@ impl TelephonySettings {
             realm: "kaden".into(),
             operator_ring: Duration::from_secs(30),
             customer_ring: Duration::from_secs(60),
+            sip_port_may_move: false,
         }
     }
 }
@@ -189,8 +193,19 @@ impl Calls {
         // The node's own ceiling; tenants' licences are enforced by the gate (MON-3).
         config.licensed_lines = u32::MAX;
         let gate = Arc::new(ApiGate::new(engine.clone(), settings.default_lines));
-        let (control, events) =
-            CallControl::start(config, gate.clone(), Arc::new(SipUsers { engine }))?;
+        let users = Arc::new(SipUsers { engine });
+        let (control, events) = match CallControl::start(
+            config.clone(),
+            gate.clone(),
+            users.clone(),
+        ) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && settings.sip_port_may_move => {
+                tracing::warn!(taken = %config.sip_bind, "the SIP port is in use; using another");
+                config.sip_bind.set_port(0);
+                CallControl::start(config, gate.clone(), users)?
+            }
+            other => other?,
+        };
         Ok((
             Arc::new(Calls {
                 control,
