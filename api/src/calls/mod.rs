@@ -124,7 +124,6 @@ impl std::fmt::Debug for TelephonySettings {
 /// What the pump needs to write a call's first event, and who waits for it.
 struct Pending {
     target: CallTarget,
-    user_id: u64,
     ctx: RequestContext,
     written: Option<oneshot::Sender<Result<Option<LogPosition>, ApiError>>>,
 }
@@ -298,7 +297,6 @@ impl Calls {
             .insert(
                 call_ref,
                 Pending {
-                    user_id: target.user_id,
                     target,
                     ctx: ctx.clone(),
                     written: wait.then_some(tx),
@@ -356,7 +354,7 @@ impl Calls {
             .get(call_ref)
             .map(|p| {
                 (
-                    p.user_id,
+                    p.target.user_id,
                     matches!(p.target.mode, kaden_domain::interaction::DialMode::Auto),
                 )
             })
@@ -416,47 +414,40 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
     let tenant = call_tenant(&call_ref).to_string();
     let cmd = match event {
         CallEvent::Placed { .. } | CallEvent::Refused { .. } => {
-            let Some(p) = calls.take_pending(&call_ref) else {
+            // A refused call is done; a placed one stays pending for its later events (who,
+            // and whether it is an auto-call).
+            let refused = matches!(event, CallEvent::Refused { .. });
+            let taken = {
+                let mut pending = calls.pending.lock().unwrap_or_else(|p| p.into_inner());
+                if refused {
+                    pending
+                        .remove(&call_ref)
+                        .map(|p| (p.target, p.ctx, p.written))
+                } else {
+                    pending
+                        .get_mut(&call_ref)
+                        .map(|p| (p.target.clone(), p.ctx.clone(), p.written.take()))
+                }
+            };
+            let Some((target, ctx, written)) = taken else {
                 tracing::warn!(%call_ref, "call event for a call the api did not place");
                 return;
             };
             let cmd = match &event {
                 CallEvent::Refused { refusal, .. } => InteractionCommand::Refuse {
                     tenant_id: tenant.clone(),
-                    target: p.target.clone(),
+                    target,
                     code: refusal_code(refusal).to_string(),
                     reason: refusal_message(refusal),
                 },
                 _ => InteractionCommand::Place {
                     tenant_id: tenant.clone(),
-                    target: p.target.clone(),
+                    target,
                 },
             };
-            let result = state.commands.interaction(&call_ref, cmd, &p.ctx).await;
+            let result = state.commands.interaction(&call_ref, cmd, &ctx).await;
             if let Err(e) = &result {
                 tracing::error!(%call_ref, code = e.code, message = %e.message, "could not record the call");
-            }
-            let Pending {
-                target,
-                user_id,
-                ctx,
-                written,
-            } = p;
-            if matches!(event, CallEvent::Placed { .. }) {
-                // Kept for the call's later events (who, and whether it is an auto-call).
-                calls
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(
-                        call_ref.clone(),
-                        Pending {
-                            target,
-                            user_id,
-                            ctx,
-                            written: None,
-                        },
-                    );
             }
             if let Some(tx) = written {
                 let _ = tx.send(result);
