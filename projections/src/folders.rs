@@ -109,6 +109,12 @@ impl FolderView {
         }
     }
 
+    /// LST-1: may `user_id` work on this folder (permitted AND active AND, as the caller
+    /// answers, in an active campaign)?
+    pub fn open_to(&self, user_id: u64, campaign_active: bool) -> bool {
+        self.active && campaign_active && self.permitted_users.contains(&user_id)
+    }
+
     /// One live customer.
     pub fn customer(&self, customer: u32) -> Option<CustomerView> {
         self.index(customer).map(|i| self.view(i))
@@ -329,9 +335,7 @@ impl TenantFolders {
     ) -> Vec<&FolderView> {
         self.folders
             .values()
-            .filter(|f| {
-                f.active && f.permitted_users.contains(&user_id) && campaign_active(&f.campaign_id)
-            })
+            .filter(|f| f.open_to(user_id, campaign_active(&f.campaign_id)))
             .collect()
     }
 

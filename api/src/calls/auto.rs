@@ -6,12 +6,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kaden_domain::interaction::{CallTarget, DialMode};
+use kaden_domain::interaction::DialMode;
 use kaden_telephony::dialer::auto::{self, AutoStop, NextCustomer, RingTime};
 use kaden_telephony::dialer::{CallRequest, Refusal};
 
-use super::Calls;
 use super::gate::{refusal_code, refusal_message};
+use super::{Calls, customer_target};
 use crate::app::AppState;
 use crate::commands::RequestContext;
 use crate::error::ApiError;
@@ -63,7 +63,6 @@ pub struct Walk {
     pub calls: Arc<Calls>,
     pub ctx: RequestContext,
     pub folder: u32,
-    pub campaign_id: String,
     pub caller_number: String,
     pub user_id: u64,
     pub sip_user: String,
@@ -87,29 +86,28 @@ impl NextCustomer for Walk {
             let next = self.state.engine.read(|m| {
                 let f = m.folders.folder(tenant, self.folder)?;
                 let n = *f.customer_numbers(self.cursor, 1).first()?;
-                f.customer(n)
+                let c = f.customer(n)?;
+                let target = customer_target(
+                    f,
+                    &c,
+                    self.caller_number.clone(),
+                    self.user_id,
+                    DialMode::Auto,
+                );
+                Some((c, target))
             })?;
-            self.cursor = next.number;
-            if self.only_new && next.interactions > 0 {
+            let (customer, target) = next;
+            self.cursor = customer.number;
+            if self.only_new && customer.interactions > 0 {
                 continue;
             }
-            let Some(phone) = next.phone else {
+            let Some(target) = target else {
                 self.status().passed_over.push(PassedOver {
-                    customer_id: next.id.clone(),
+                    customer_id: customer.id.clone(),
                     code: "NO_PHONE".into(),
                     reason: "電話番号がありません (the customer has no phone number)".into(),
                 });
                 continue;
-            };
-            let target = CallTarget {
-                customer_id: next.id.clone(),
-                folder: self.folder,
-                customer: next.number,
-                campaign_id: self.campaign_id.clone(),
-                number: phone.as_str().to_string(),
-                caller_number: self.caller_number.clone(),
-                user_id: self.user_id,
-                mode: DialMode::Auto,
             };
             let ring = Duration::from_secs(self.status().ring_seconds);
             let (request, _) =
@@ -200,34 +198,25 @@ pub fn start(walk: Walk, ring_seconds: u64) -> Result<Arc<Mutex<AutoStatus>>, Ap
 
 /// Stops the operator's run; the call being dialled is hung up. False if none was running.
 pub fn stop(calls: &Calls, tenant: &str, user_id: u64) -> bool {
-    let run = calls
-        .autos
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&(tenant.to_string(), user_id))
-        .map(|r| (r.snapshot(), Arc::clone(&r.status)));
-    let Some((snapshot, status)) = run else {
-        return false;
+    let current = {
+        let autos = calls.autos.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(run) = autos.get(&(tenant.to_string(), user_id)) else {
+            return false;
+        };
+        let mut s = run.status.lock().unwrap_or_else(|p| p.into_inner());
+        if !s.running {
+            return false;
+        }
+        run.abort();
+        s.running = false;
+        s.stopped = Some((
+            "STOPPED".into(),
+            "オートコールを停止しました (auto-call stopped)".into(),
+        ));
+        s.current.clone()
     };
-    if !snapshot.running {
-        return false;
+    if let Some(current) = current {
+        calls.hang_up(tenant, &current);
     }
-    if let Some(r) = calls
-        .autos
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&(tenant.to_string(), user_id))
-    {
-        r.abort();
-    }
-    if let Some(current) = &snapshot.current {
-        calls.hang_up(tenant, current);
-    }
-    let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
-    s.running = false;
-    s.stopped = Some((
-        "STOPPED".into(),
-        "オートコールを停止しました (auto-call stopped)".into(),
-    ));
     true
 }

@@ -84,13 +84,7 @@ impl ApiGate {
                     if c.settings.main_caller_number.is_none() {
                         return Err(Refusal::NoCallerNumber);
                     }
-                    let numbers: Vec<&String> = c
-                        .settings
-                        .main_caller_number
-                        .iter()
-                        .chain(&c.settings.sub_caller_numbers)
-                        .collect();
-                    if !numbers.iter().any(|n| **n == caller) {
+                    if !c.settings.has_caller_number(&caller) {
                         return Err(Refusal::Policy {
                             rule: RULE_CALLER_NUMBER.into(),
                             message: format!(
@@ -110,10 +104,7 @@ impl ApiGate {
                         .campaigns
                         .list(tenant, true)
                         .into_iter()
-                        .filter(|c| {
-                            c.settings.main_caller_number.as_deref() == Some(caller.as_str())
-                                || c.settings.sub_caller_numbers.contains(&caller)
-                        })
+                        .filter(|c| c.settings.has_caller_number(&caller))
                         .map(|c| c.id.clone())
                         .collect();
                     m.dnc.tenant(tenant).map(|d| {

@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kaden_domain::interaction::{
-    CallOutcome, CallTarget, EndedBy, InteractionCommand, interaction_aggregate_id,
+    CallOutcome, CallTarget, DialMode, EndedBy, InteractionCommand, interaction_aggregate_id,
 };
+use kaden_projections::folders::{CustomerView, FolderView};
 use kaden_projections::log::LogPosition;
 use kaden_telephony::carrier::{CarrierConfig, Odds, TestCarrier};
 use kaden_telephony::dialer::{
@@ -352,13 +353,28 @@ impl Calls {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(call_ref)
-            .map(|p| {
-                (
-                    p.target.user_id,
-                    matches!(p.target.mode, kaden_domain::interaction::DialMode::Auto),
-                )
-            })
+            .map(|p| (p.target.user_id, p.target.mode == DialMode::Auto))
     }
+}
+
+/// The call to a folder's customer: `None` when the customer has no phone number.
+pub fn customer_target(
+    folder: &FolderView,
+    customer: &CustomerView,
+    caller_number: String,
+    user_id: u64,
+    mode: DialMode,
+) -> Option<CallTarget> {
+    Some(CallTarget {
+        customer_id: customer.id.clone(),
+        folder: folder.number,
+        customer: customer.number,
+        campaign_id: folder.campaign_id.clone(),
+        number: customer.phone?.as_str().to_string(),
+        caller_number,
+        user_id,
+        mode,
+    })
 }
 
 /// SIP cause → the domain's outcome.
@@ -375,11 +391,12 @@ pub fn outcome(o: Outcome) -> CallOutcome {
     }
 }
 
-/// Who the events of a call are written as: the operator, from the telephony layer.
-fn call_context(tenant: &str, user_id: u64) -> RequestContext {
+/// The events of a call are written from the telephony layer, as the call's operator (or as
+/// the system, `None`).
+fn call_context(tenant: &str, user_id: Option<u64>) -> RequestContext {
     let mut ctx = RequestContext::system(tenant);
     ctx.client_addr = "telephony".into();
-    ctx.user = Ok(Some(crate::commands::AuthUser {
+    ctx.user = Ok(user_id.map(|user_id| crate::commands::AuthUser {
         user_id,
         username: String::new(),
         role: kaden_domain::access::Role::Op,
@@ -496,9 +513,23 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
         }
         CallEvent::RecordingFailed { error, .. } => InteractionCommand::RecordingFailed { error },
     };
-    let info = calls.pending_info(&call_ref);
-    let user_id = info.map_or(0, |(u, _)| u);
-    let ctx = call_context(&tenant, user_id);
+    // Who the call is for, and whether it is an auto-call: kept from placement until the call
+    // ends or fails; the recording events that follow the end read it from the read model.
+    let info = calls.pending_info(&call_ref).or_else(|| {
+        let id = call_ref.split_once(':').map_or("", |(_, i)| i);
+        state.engine.read(|m| {
+            m.interactions
+                .get(&tenant, id)
+                .map(|v| (v.target.user_id, v.target.mode == DialMode::Auto))
+        })
+    });
+    if matches!(
+        cmd,
+        InteractionCommand::Fail { .. } | InteractionCommand::End { .. }
+    ) {
+        calls.take_pending(&call_ref);
+    }
+    let ctx = call_context(&tenant, info.map(|(user, _)| user));
     let failed = match &cmd {
         InteractionCommand::Fail { outcome, .. } => Some(*outcome),
         _ => None,
@@ -507,12 +538,6 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
         InteractionCommand::StoreRecording { file, .. } => Some(file.clone()),
         _ => None,
     };
-    let last = failed.is_some()
-        || matches!(
-            cmd,
-            InteractionCommand::StoreRecording { .. } | InteractionCommand::RecordingFailed { .. }
-        );
-    let ended = matches!(cmd, InteractionCommand::End { .. });
     match state.commands.interaction(&call_ref, cmd, &ctx).await {
         Err(e) => {
             tracing::error!(%call_ref, code = e.code, message = %e.message, "could not record a call event");
@@ -533,8 +558,7 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
                         .map(|s| s.to_string())
                         .collect(),
                 };
-                let mut system = RequestContext::system(&tenant);
-                system.client_addr = "telephony".into();
+                let system = call_context(&tenant, None);
                 if let Err(e) = state.commands.interaction(&call_ref, save, &system).await {
                     tracing::error!(%call_ref, code = e.code, "could not save the auto-call as 不通");
                 }
@@ -543,16 +567,6 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
                 delete_if_dropped(state, &call_ref, position, &file).await;
             }
         }
-    }
-    if last {
-        calls.take_pending(&call_ref);
-    } else if ended {
-        // A recording event normally follows at once; forget the call after a while anyway.
-        let calls = Arc::clone(&calls);
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            calls.take_pending(&call_ref);
-        });
     }
 }
 

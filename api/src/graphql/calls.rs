@@ -3,7 +3,6 @@
 //! interactions read model, and `callChanged` for the call-state area.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use kaden_domain::access::{Access, Capability, check};
@@ -12,11 +11,13 @@ use kaden_domain::interaction::{
     CallTarget, DialMode, InteractionCommand, interaction_aggregate_id,
 };
 use kaden_projections::ReadModels;
+use kaden_projections::campaigns::CampaignView;
+use kaden_projections::folders::FolderView;
 use kaden_projections::interactions::InteractionView;
 
 use super::{authorize, position_text, reach, state};
 use crate::app::AppState;
-use crate::calls::{Calls, auto, sip_user_name};
+use crate::calls::{Calls, auto, customer_target, sip_user_name};
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 
@@ -402,46 +403,46 @@ fn call_target(
     let (folder, number) =
         parse_customer_id(customer_id).ok_or_else(|| ApiError::not_found("顧客", customer_id))?;
     app.engine.read(|m| {
-        let f = m
-            .folders
-            .folder(tenant, folder)
-            .ok_or_else(|| ApiError::not_found("顧客", customer_id))?;
-        let campaign = m.campaigns.get(tenant, &f.campaign_id);
-        // LST-1: the folder must be one the user may work on.
-        if !(f.active && f.permitted_users.contains(&user.user_id) && campaign.is_some_and(|c| c.active)) {
-            return Err(ApiError::new(
-                "FOLDER_NOT_PERMITTED",
-                format!(
-                    "リストフォルダ{folder}で架電する権限がありません (folder {folder} is not open to you for calling: it must be active, in an active campaign, and list you as a permitted user; ask a manager)"
-                ),
-            ));
-        }
+        let (f, campaign) = callable_folder(m, tenant, folder, user, || {
+            ApiError::not_found("顧客", customer_id)
+        })?;
         let c = f
             .customer(number)
             .ok_or_else(|| ApiError::not_found("顧客", customer_id))?;
-        let phone = c.phone.ok_or_else(|| {
+        // CALL-9: the campaign's main number by default; the gate checks a chosen one.
+        let caller = caller_number
+            .map(|n| n.chars().filter(char::is_ascii_digit).collect::<String>())
+            .or_else(|| campaign.settings.main_caller_number.clone())
+            .unwrap_or_default();
+        customer_target(f, &c, caller, user.user_id, mode).ok_or_else(|| {
             ApiError::new(
                 "NO_PHONE",
                 format!("顧客{customer_id}には電話番号がありません (customer {customer_id} has no phone number: add one first)"),
             )
-        })?;
-        let settings = campaign.map(|c| c.settings.clone()).unwrap_or_default();
-        // CALL-9: the campaign's main number by default; the gate checks a chosen one.
-        let caller = caller_number
-            .map(|n| n.chars().filter(char::is_ascii_digit).collect::<String>())
-            .or(settings.main_caller_number)
-            .unwrap_or_default();
-        Ok(CallTarget {
-            customer_id: c.id,
-            folder,
-            customer: number,
-            campaign_id: f.campaign_id.clone(),
-            number: phone.as_str().to_string(),
-            caller_number: caller,
-            user_id: user.user_id,
-            mode,
         })
     })
+}
+
+/// The folder and its campaign, if `user` may call its customers (LST-1); `missing` is the
+/// error for a folder that does not exist.
+fn callable_folder<'m>(
+    m: &'m ReadModels,
+    tenant: &str,
+    folder: u32,
+    user: &AuthUser,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<(&'m FolderView, &'m CampaignView), ApiError> {
+    let f = m.folders.folder(tenant, folder).ok_or_else(missing)?;
+    let campaign = m.campaigns.get(tenant, &f.campaign_id);
+    match campaign {
+        Some(c) if f.open_to(user.user_id, c.active) => Ok((f, c)),
+        _ => Err(ApiError::new(
+            "FOLDER_NOT_PERMITTED",
+            format!(
+                "リストフォルダ{folder}で架電する権限がありません (folder {folder} is not open to you for calling: it must be active, in an active campaign, and list you as a permitted user; ask a manager)"
+            ),
+        )),
+    }
 }
 
 #[derive(Default)]
@@ -627,31 +628,17 @@ impl CallMutation {
                 .ok_or_else(|| ApiError::not_found("顧客", id))?,
             None => 1,
         };
-        let (campaign_id, caller_number) = app
-            .engine
-            .read(|m| {
-                let f = m.folders.folder(tenant, folder_id)?;
-                let c = m.campaigns.get(tenant, &f.campaign_id)?;
-                let visible = f.active && c.active && f.permitted_users.contains(&user.user_id);
-                visible.then(|| {
-                    (
-                        f.campaign_id.clone(),
-                        c.settings.main_caller_number.clone().unwrap_or_default(),
-                    )
-                })
+        let caller_number = app.engine.read(|m| {
+            callable_folder(m, tenant, folder_id, user, || {
+                ApiError::not_found("リストフォルダ", &folder_id.to_string())
             })
-            .ok_or_else(|| {
-                ApiError::new(
-                    "FOLDER_NOT_PERMITTED",
-                    format!("リストフォルダ{folder_id}で架電する権限がありません (folder {folder_id} is not open to you for calling)"),
-                )
-            })?;
+            .map(|(_, c)| c.settings.main_caller_number.clone().unwrap_or_default())
+        })?;
         let walk = auto::Walk {
             state: Arc::clone(app),
             calls: Arc::clone(&calls),
             ctx: request.clone(),
             folder: folder_id,
-            campaign_id,
             caller_number,
             user_id: user.user_id,
             sip_user,
@@ -661,8 +648,6 @@ impl CallMutation {
         };
         busy_guard(app, tenant, user)?;
         let status = auto::start(walk, ring_seconds)?;
-        // Give the first dial a moment so the answer shows it.
-        tokio::time::sleep(Duration::from_millis(50)).await;
         let snapshot = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Ok(auto_object(snapshot))
     }

@@ -92,6 +92,12 @@ impl CampaignSettings {
             .chain(self.custom_statuses.iter().map(String::as_str))
     }
 
+    /// CMP-1/CALL-9: is `number` the main or one of the sub caller numbers?
+    pub fn has_caller_number(&self, number: &str) -> bool {
+        self.main_caller_number.as_deref() == Some(number)
+            || self.sub_caller_numbers.iter().any(|n| n == number)
+    }
+
     /// CMP-2: calls and imports need a main caller number.
     pub fn check_ready(&self) -> Result<(), CampaignError> {
         match self.main_caller_number {
