@@ -345,6 +345,18 @@ async fn the_gate_refuses_and_records(kind: StoreKind) {
         vec![("001-002".to_string(), "DO_NOT_CALL".to_string())]
     );
 
+    // CALL-9: only the campaign's own caller numbers can be shown to the customer.
+    let foreign = admin
+        .gql(
+            "mutation { placeCall(customerId: \"001-001\", callerNumber: \"03-9999-8888\") { position } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&foreign),
+        "CALLER_NUMBER_NOT_IN_CAMPAIGN",
+        "{foreign}"
+    );
     // DNC-5 for manual calls (no campaign), through the same gate: refused when the number is
     // registered for a campaign the chosen caller number serves.
     let calls = server.app.state.calls().unwrap();
@@ -569,6 +581,32 @@ async fn call_7_auto_call_saves_no_answer_passes_over_dnc_and_dials_the_next() {
         refusals(&server),
         vec![("001-002".to_string(), "DO_NOT_CALL".to_string())]
     );
+
+    // Stopping a run hangs up the call it is dialling; a cancelled call is not saved as 不通.
+    admin
+        .ok(
+            "mutation($f: Int!) { startAutoCall(folderId: $f, ringSeconds: 10) { running } }",
+            json!({"f": folder}),
+        )
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let current = loop {
+        let a = admin.ok(q, json!({})).await;
+        if let Some(c) = a["autoCall"]["current"].as_str() {
+            break c.to_string();
+        }
+        assert!(Instant::now() < deadline, "nothing dialled: {a}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stopped = admin.ok("mutation { stopAutoCall }", json!({})).await;
+    assert_eq!(stopped["stopAutoCall"], true);
+    let again = admin.ok("mutation { stopAutoCall }", json!({})).await;
+    assert_eq!(again["stopAutoCall"], false, "nothing left to stop");
+    let a = admin.ok(q, json!({})).await;
+    assert_eq!(a["autoCall"]["running"], false);
+    assert_eq!(a["autoCall"]["stoppedCode"], "STOPPED");
+    let cancelled = wait_until(&admin, &current, |v| v["state"] == "FAILED").await;
+    assert!(cancelled["status"].is_null(), "{cancelled}");
     server.stop().await;
 }
 
