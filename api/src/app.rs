@@ -1,6 +1,8 @@
 //! The composition root: opens the store, rebuilds the read models, follows the log, builds the
 //! GraphQL schema, and serves HTTP until shut down.
 
+use kaden_domain::error::ErrorCode;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -191,7 +193,7 @@ pub async fn create_manager(
         };
         match state.commands.tenant(tenant, create, &ctx).await {
             Ok(_) => {}
-            Err(e) if e.code == "ALREADY_EXISTS" => {}
+            Err(e) if e.code == ErrorCode::AlreadyExists => {}
             Err(e) => return Err(e),
         }
     }

@@ -4,6 +4,8 @@
 //! and outcomes it records, and the auditors' tools behind `kaden audit export` and
 //! `kaden audit verify`, which read the stored rows themselves (not the read models).
 
+use kaden_domain::error::ErrorCode;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -518,7 +520,7 @@ pub fn parse_time(
         }
     }
     Err(crate::error::ApiError::new(
-        "BAD_TIME",
+        ErrorCode::BadTime,
         format!(
             "{what}「{text}」は日時として読めません。2026-11-23 または 2026-11-23T09:00:00+09:00 の形で\
              指定してください ({what} {text:?} is not a time: give a day such as 2026-11-23 (in \
@@ -534,7 +536,7 @@ pub fn parse_outcome(text: &str) -> Result<Outcome, crate::error::ApiError> {
         .find(|o| o.name().eq_ignore_ascii_case(text.trim()))
         .ok_or_else(|| {
             crate::error::ApiError::new(
-                "BAD_OUTCOME",
+                ErrorCode::BadOutcome,
                 format!(
                     "結果「{text}」は success, failure, refused のいずれかで指定してください \
                      (outcome {text:?} is unknown: use success, failure or refused)"

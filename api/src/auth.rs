@@ -1,6 +1,8 @@
 //! Passwords (argon2id), session tokens, CSRF tokens, login throttling (by address, and per user
 //! after repeated failures), and login itself, which records its outcome in the access log.
 
+use kaden_domain::error::ErrorCode;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -117,7 +119,7 @@ impl LoginLimiter {
                 Self::WINDOW.saturating_sub(now.duration_since(*t))
             });
             return Err(ApiError::new(
-                "TOO_MANY_ATTEMPTS",
+                ErrorCode::TooManyAttempts,
                 format!(
                     "ログイン試行が多すぎます。{}秒後にお試しください (too many login attempts from {addr}: wait {} seconds)",
                     wait.as_secs() + 1,
@@ -155,7 +157,7 @@ pub fn throttled(app: &AppState, retry: kaden_domain::access::RetryAt) -> ApiErr
     let zone = app.settings.time_zone;
     let at = retry.0.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S");
     ApiError::new(
-        "LOGIN_THROTTLED",
+        ErrorCode::LoginThrottled,
         format!(
             "ログインの失敗が続いたため、{at}({zone})までこのユーザーではログインできません。その時刻以降に\
              再度お試しいただくか、マネージャーにパスワードの再設定を依頼してください (too many failed \
@@ -193,12 +195,12 @@ pub async fn login(
     match &result {
         Ok(done) => entry(Some(done.user.user_id), Outcome::Success, ""),
         Err((user, error)) => {
-            let outcome = if error.code == "BAD_CREDENTIALS" {
+            let outcome = if error.code == ErrorCode::BadCredentials {
                 Outcome::Failure
             } else {
                 Outcome::Refused
             };
-            entry(*user, outcome, error.code);
+            entry(*user, outcome, error.code.as_str());
         }
     }
     result.map_err(|(_, error)| error)

@@ -7,6 +7,8 @@
 //! ONE `Store::append`, so an import is all or nothing even if the process dies half-way. A
 //! concurrent change of the folder makes the append conflict; it is decided again.
 
+use kaden_domain::error::ErrorCode;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -124,7 +126,7 @@ pub struct PreviewReport {
 /// A refused upload: every problem, nothing kept.
 #[derive(Debug, Clone, Serialize)]
 pub struct Refusal {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub errors: Vec<Problem>,
     pub warnings: Vec<Problem>,
@@ -168,7 +170,7 @@ fn problems_of_failure(failure: &ImportFailure) -> (Vec<Problem>, Vec<Problem>) 
         .errors
         .iter()
         .map(|e| Problem {
-            code: e.code(),
+            code: e.code().as_str(),
             line: e.line(),
             column: e.column(),
             value: e.value().map(str::to_owned),
@@ -344,7 +346,7 @@ pub async fn commit(
     let key = idempotency_key.trim();
     if key.is_empty() || key.len() > 200 {
         return Err(ApiError::new(
-            "IDEMPOTENCY_KEY_INVALID",
+            ErrorCode::IdempotencyKeyInvalid,
             "冪等キーを指定してください (give an idempotencyKey of 1 to 200 characters, e.g. a UUID, and reuse it when retrying)",
         ));
     }
@@ -361,7 +363,7 @@ pub async fn commit(
         .filter(|p| p.tenant_id == *tenant && p.user_id == user_id)
         .ok_or_else(|| {
             ApiError::new(
-                "PREVIEW_NOT_FOUND",
+                ErrorCode::PreviewNotFound,
                 format!(
                     "プレビューが見つかりません (preview {preview_id:?} not found or expired after {} minutes: upload the file to /api/folders/import/preview again)",
                     PREVIEW_TTL.as_secs() / 60

@@ -4,6 +4,8 @@
 //! password is too old, or was reset by a manager, may only change it). Also runs a GraphQL
 //! request through these checks and records it in the access log (AUD-1).
 
+use kaden_domain::error::ErrorCode;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -105,7 +107,7 @@ pub fn check_address(state: &AppState, ctx: &RequestContext) -> Result<(), ApiEr
 
 fn reset_password_error() -> ApiError {
     ApiError::new(
-        "PASSWORD_EXPIRED",
+        ErrorCode::PasswordExpired,
         "パスワードが再設定されました。新しいパスワードに変更してください (your password was reset \
          by a manager: choose your own with the changeOwnPassword mutation to continue)",
     )
@@ -200,9 +202,9 @@ async fn end_idle_session(state: &AppState, ctx: &RequestContext, user: &AuthUse
             }
         }
         // Already ended by a concurrent request: nothing to do.
-        Err(error) if error.code == "UNAUTHENTICATED" => {}
+        Err(error) if error.code == ErrorCode::Unauthenticated => {}
         Err(error) => {
-            tracing::warn!(code = error.code, message = %error.message, "could not end an idle session");
+            tracing::warn!(code = error.code.as_str(), message = %error.message, "could not end an idle session");
         }
     }
     state.activity.forget(&user.session_id);

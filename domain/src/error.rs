@@ -1,11 +1,13 @@
 //! What every domain error offers the edge: a stable machine-readable code (SPEC ERR-1).
 
+pub use crate::error_code::ErrorCode;
+
 /// A domain refusal with a stable code for clients (`extensions.code` in GraphQL).
 ///
 /// The `Display` text is the human message: what was wrong and how to fix it.
 pub trait DomainError: std::error::Error {
-    /// A stable SCREAMING_SNAKE_CASE code, e.g. `NAME_EMPTY`.
-    fn code(&self) -> &'static str;
+    /// A stable code from the one catalogue, e.g. [`ErrorCode::NameEmpty`] (`NAME_EMPTY`).
+    fn code(&self) -> ErrorCode;
 }
 
 /// Limits on free text shared by every aggregate that takes a name.
@@ -47,11 +49,11 @@ pub fn validate_name(what: &'static str, raw: &str) -> Result<String, NameError>
 }
 
 impl DomainError for NameError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Empty { .. } => "NAME_EMPTY",
-            Self::TooLong { .. } => "NAME_TOO_LONG",
-            Self::ControlCharacter { .. } => "NAME_INVALID_CHARACTER",
+            Self::Empty { .. } => ErrorCode::NameEmpty,
+            Self::TooLong { .. } => ErrorCode::NameTooLong,
+            Self::ControlCharacter { .. } => ErrorCode::NameInvalidCharacter,
         }
     }
 }

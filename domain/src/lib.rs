@@ -21,6 +21,7 @@ pub mod access_log;
 pub mod campaign;
 pub mod dnc;
 pub mod error;
+mod error_code;
 pub mod event;
 pub mod folder;
 pub mod interaction;

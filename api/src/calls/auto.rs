@@ -3,6 +3,8 @@
 //! the pump, and the next customer is dialled; a customer whose call is refused (DNC…) is
 //! passed over with the reason (CALL-2a); a connected call stops the run.
 
+use kaden_domain::error::ErrorCode;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -131,7 +133,7 @@ impl NextCustomer for Walk {
             .unwrap_or_else(|| request.number.clone());
         self.status().passed_over.push(PassedOver {
             customer_id,
-            code: refusal_code(refusal).into(),
+            code: refusal_code(refusal).as_str().into(),
             reason: refusal_message(refusal),
         });
     }
@@ -158,7 +160,7 @@ pub fn start(walk: Walk, ring_seconds: u64) -> Result<Arc<Mutex<AutoStatus>>, Ap
         && old.snapshot().running
     {
         return Err(ApiError::new(
-            "AUTO_CALL_RUNNING",
+            ErrorCode::AutoCallRunning,
             "オートコールは既に実行中です (auto-call is already running: stop it first)",
         ));
     }

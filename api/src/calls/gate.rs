@@ -2,6 +2,8 @@
 //! `CallGate` with the read models (DNC-5, CMP-2, CMP-6, CALL-9, MON-3 per tenant), and
 //! [`SipUsers`] hands the registrar the HA1 of users' SIP passwords.
 
+use kaden_domain::error::ErrorCode;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -171,18 +173,18 @@ impl SipCredentials for SipUsers {
 }
 
 /// A stable code for each refusal (`extensions.code`).
-pub fn refusal_code(refusal: &Refusal) -> &'static str {
+pub fn refusal_code(refusal: &Refusal) -> ErrorCode {
     match refusal {
-        Refusal::DoNotCall { .. } => "DO_NOT_CALL",
-        Refusal::LinesExhausted { .. } => "LINES_EXHAUSTED",
-        Refusal::NoCallerNumber => "NO_MAIN_CALLER_NUMBER",
-        Refusal::OperatorNotRegistered { .. } => "PHONE_NOT_REGISTERED",
-        Refusal::RingTimeOutOfRange { .. } => "RING_TIME_OUT_OF_RANGE",
-        Refusal::BadNumber { .. } => "BAD_NUMBER",
+        Refusal::DoNotCall { .. } => ErrorCode::DoNotCall,
+        Refusal::LinesExhausted { .. } => ErrorCode::LinesExhausted,
+        Refusal::NoCallerNumber => ErrorCode::NoMainCallerNumber,
+        Refusal::OperatorNotRegistered { .. } => ErrorCode::PhoneNotRegistered,
+        Refusal::RingTimeOutOfRange { .. } => ErrorCode::RingTimeOutOfRange,
+        Refusal::BadNumber { .. } => ErrorCode::BadNumber,
         Refusal::Policy { rule, .. } => match rule.as_str() {
-            RULE_CAMPAIGN_INACTIVE => "CAMPAIGN_INACTIVE",
-            RULE_CALLER_NUMBER => "CALLER_NUMBER_NOT_IN_CAMPAIGN",
-            _ => "NOT_FOUND",
+            RULE_CAMPAIGN_INACTIVE => ErrorCode::CampaignInactive,
+            RULE_CALLER_NUMBER => ErrorCode::CallerNumberNotInCampaign,
+            _ => ErrorCode::NotFound,
         },
     }
 }

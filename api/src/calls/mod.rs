@@ -464,7 +464,7 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
             };
             let result = state.commands.interaction(&call_ref, cmd, &ctx).await;
             if let Err(e) = &result {
-                tracing::error!(%call_ref, code = e.code, message = %e.message, "could not record the call");
+                tracing::error!(%call_ref, code = e.code.as_str(), message = %e.message, "could not record the call");
             }
             if let Some(tx) = written {
                 let _ = tx.send(result);
@@ -540,7 +540,7 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
     };
     match state.commands.interaction(&call_ref, cmd, &ctx).await {
         Err(e) => {
-            tracing::error!(%call_ref, code = e.code, message = %e.message, "could not record a call event");
+            tracing::error!(%call_ref, code = e.code.as_str(), message = %e.message, "could not record a call event");
         }
         Ok(position) => {
             // CALL-7: an unanswered auto-call is saved by the system with the status its
@@ -560,7 +560,7 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
                 };
                 let system = call_context(&tenant, None);
                 if let Err(e) = state.commands.interaction(&call_ref, save, &system).await {
-                    tracing::error!(%call_ref, code = e.code, "could not save the auto-call as 不通");
+                    tracing::error!(%call_ref, code = e.code.as_str(), "could not save the auto-call as 不通");
                 }
             }
             if let Some(file) = stored {

@@ -1,6 +1,8 @@
 //! The access log (AUD-1): search by user, period, operation, address and outcome, newest
 //! first, with cursor pagination. MGR only (`access_log_view`).
 
+use kaden_domain::error::ErrorCode;
+
 use async_graphql::{Context, Object, Result, SimpleObject};
 use kaden_domain::access::Capability;
 use kaden_projections::access_log::AccessView;
@@ -106,7 +108,7 @@ impl AccessLogQuery {
         let app = state(ctx);
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(ApiError::new(
-                "PAGE_SIZE_INVALID",
+                ErrorCode::PageSizeInvalid,
                 format!(
                     "firstは1〜{MAX_PAGE}で指定してください (first = {first}: ask for 1 to {MAX_PAGE} entries per page)"
                 ),
@@ -117,7 +119,7 @@ impl AccessLogQuery {
             None | Some("") => None,
             Some(text) => Some(text.parse::<u64>().map_err(|_| {
                 ApiError::new(
-                    "BAD_CURSOR",
+                    ErrorCode::BadCursor,
                     format!(
                         "カーソル「{text}」が不正です (cursor {text:?} is not one this query returned: pass endCursor from the previous page)"
                     ),

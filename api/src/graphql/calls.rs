@@ -2,6 +2,8 @@
 //! telephony gate), hang-up and hold, saving the result (CALL-6), auto-call (CALL-7), the
 //! interactions read model, and `callChanged` for the call-state area.
 
+use kaden_domain::error::ErrorCode;
+
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, SimpleObject};
@@ -180,7 +182,7 @@ pub fn may_see(
 fn telephony(state: &AppState) -> Result<Arc<Calls>, ApiError> {
     state.calls().ok_or_else(|| {
         ApiError::new(
-            "TELEPHONY_OFF",
+            ErrorCode::TelephonyOff,
             "このサーバーでは電話機能が無効です (telephony is off on this server: start kaden serve without --no-telephony)",
         )
     })
@@ -191,7 +193,7 @@ fn dialler<'a>(ctx: &Context<'a>) -> Result<(&'a RequestContext, &'a AuthUser), 
     let (request, user) = authorize(ctx, Capability::CallScreen)?;
     if check(user.role, Capability::CallScreen)? != Access::All {
         return Err(ApiError::new(
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             format!(
                 "{}は架電画面を閲覧のみできます (role {} may view the call screen but not dial: {} is view only)",
                 user.role,
@@ -214,7 +216,7 @@ fn sip_account(state: &AppState, tenant: &str, user: &AuthUser) -> Result<String
         })
         .ok_or_else(|| {
             ApiError::new(
-                "NO_SIP_ACCOUNT",
+                ErrorCode::NoSipAccount,
                 "ソフトフォン用のSIPパスワードが未設定です。setSipPasswordで設定してください (you have no SIP password for your softphone yet: call the setSipPassword mutation, then sign the softphone in)",
             )
         })
@@ -416,7 +418,7 @@ fn call_target(
             .unwrap_or_default();
         customer_target(f, &c, caller, user.user_id, mode).ok_or_else(|| {
             ApiError::new(
-                "NO_PHONE",
+                ErrorCode::NoPhone,
                 format!("顧客{customer_id}には電話番号がありません (customer {customer_id} has no phone number: add one first)"),
             )
         })
@@ -437,7 +439,7 @@ fn callable_folder<'m>(
     match campaign {
         Some(c) if f.open_to(user.user_id, c.active) => Ok((f, c)),
         _ => Err(ApiError::new(
-            "FOLDER_NOT_PERMITTED",
+            ErrorCode::FolderNotPermitted,
             format!(
                 "リストフォルダ{folder}で架電する権限がありません (folder {folder} is not open to you for calling: it must be active, in an active campaign, and list you as a permitted user; ask a manager)"
             ),
@@ -670,7 +672,7 @@ fn busy_guard(app: &AppState, tenant: &str, user: &AuthUser) -> Result<(), ApiEr
     });
     match live {
         Some(id) => Err(ApiError::new(
-            "CALL_IN_PROGRESS",
+            ErrorCode::CallInProgress,
             format!(
                 "通話中のため発信できません。終話してから発信してください (you are on call {id}: hang up first)"
             ),

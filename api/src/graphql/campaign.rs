@@ -1,5 +1,7 @@
 //! Campaigns (案件): queries, mutations and the change subscription.
 
+use kaden_domain::error::ErrorCode;
+
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Subscription};
 use futures::Stream;
 use kaden_domain::access::Capability;
@@ -193,7 +195,7 @@ fn parse_kind(text: &str) -> Result<AttributeKind, ApiError> {
         "pulldown" => Ok(AttributeKind::Pulldown),
         "text" => Ok(AttributeKind::Text),
         _ => Err(ApiError::new(
-            "ATTRIBUTE_KIND_UNKNOWN",
+            ErrorCode::AttributeKindUnknown,
             format!(
                 "属性の種類「{text}」はありません。checkbox, radio, pulldown, text のいずれかを指定してください (attribute kind {text:?} is unknown: use checkbox, radio, pulldown or text)"
             ),
@@ -206,7 +208,7 @@ fn parse_target(text: &str) -> Result<AttributeTarget, ApiError> {
         "customer" => Ok(AttributeTarget::Customer),
         "result" => Ok(AttributeTarget::Result),
         _ => Err(ApiError::new(
-            "ATTRIBUTE_TARGET_UNKNOWN",
+            ErrorCode::AttributeTargetUnknown,
             format!(
                 "「{text}」は customer(顧客属性)か result(結果属性)で指定してください (target {text:?} is unknown: use customer or result)"
             ),

@@ -1,6 +1,8 @@
 //! List folders and customers (SPEC LST-1, LST-2c/d, LST-5..9): queries, mutations. File
 //! uploads and exports are plain HTTP (`crate::http::import`, `crate::http::export`).
 
+use kaden_domain::error::ErrorCode;
+
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use kaden_domain::access::Capability;
 use kaden_domain::folder::{
@@ -263,7 +265,7 @@ impl FolderQuery {
             Some(cursor) => parse_customer_id(cursor)
                 .filter(|(f, _)| *f == folder_id)
                 .map(|(_, c)| c)
-                .ok_or_else(|| ApiError::new("BAD_CURSOR", format!("カーソル「{cursor}」が正しくありません (after must be the endCursor of the previous page of this folder)")))?,
+                .ok_or_else(|| ApiError::new(ErrorCode::BadCursor, format!("カーソル「{cursor}」が正しくありません (after must be the endCursor of the previous page of this folder)")))?,
         };
         let page = state(ctx).engine.read(|m| {
             let f = m

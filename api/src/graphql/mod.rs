@@ -5,6 +5,7 @@
 
 mod access_log;
 mod calls;
+mod codes;
 mod campaign;
 mod dnc;
 mod folders;
@@ -69,6 +70,7 @@ pub fn build_schema(state: Arc<AppState>) -> KadenSchema {
         SubscriptionRoot::default(),
     )
     .data(state)
+    .extension(codes::GraphqlErrorCodes)
     .limit_depth(16)
     .limit_complexity(2_000)
     .finish()

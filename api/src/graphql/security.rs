@@ -1,5 +1,7 @@
 //! The tenant's security settings (SEC-1..3, password policy): MGR only (`security_settings`).
 
+use kaden_domain::error::ErrorCode;
+
 use async_graphql::{Context, MaybeUndefined, Object, Result, SimpleObject};
 use kaden_domain::access::{Capability, IpAllowList, SecuritySettings};
 use kaden_domain::tenant::TenantCommand;
@@ -96,7 +98,7 @@ impl SecurityMutation {
                 && !settings.ip_allow.allows(caller)
             {
                 return Err(ApiError::new(
-                    "IP_ALLOW_EXCLUDES_CALLER",
+                    ErrorCode::IpAllowExcludesCaller,
                     format!(
                         "このIP許可リストでは、今お使いのアドレス({caller})からもアクセスできなくなります。\
                          このアドレスを含めてください (the allow-list does not include your own address \

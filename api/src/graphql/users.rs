@@ -3,6 +3,8 @@
 //! BIZ and BY users only and deletes no one; the tenant aggregate decides that, the permission
 //! table (`user_manage`, `user_delete`) is checked first.
 
+use kaden_domain::error::ErrorCode;
+
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use kaden_domain::access::{Access, Capability, Role, check};
 use kaden_domain::tenant::TenantCommand;
@@ -303,7 +305,7 @@ impl UserMutation {
             .ok_or_else(ApiError::unauthenticated)?;
         if !verify_password(current_password, view.password_hash.clone()).await {
             return Err(ApiError::new(
-                "BAD_CREDENTIALS",
+                ErrorCode::BadCredentials,
                 "現在のパスワードが違います (the current password is wrong: enter the password you logged in with)",
             )
             .into());
@@ -311,7 +313,7 @@ impl UserMutation {
         check_password(ctx, &request.tenant_id, &view.username, &new_password)?;
         if verify_password(new_password.clone(), view.password_hash).await {
             return Err(ApiError::new(
-                "PASSWORD_UNCHANGED",
+                ErrorCode::PasswordUnchanged,
                 "新しいパスワードが現在のものと同じです (the new password is the same as the current one: choose a different one)",
             )
             .into());

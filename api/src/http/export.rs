@@ -7,6 +7,8 @@
 //! `unmappable=substitute`, written as `〓` and counted in `X-Kaden-Unmappable-Count`), never
 //! replaced silently. Cells starting with `= + - @`, tab or CR are neutralised by `CsvExport`.
 
+use kaden_domain::error::ErrorCode;
+
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
@@ -124,7 +126,7 @@ pub async fn folder_export(
         "sjis" => ExportEncoding::ShiftJis,
         other => {
             return error_response(&ApiError::new(
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 format!("文字コード「{other}」は使えません (encoding must be utf8 or sjis)"),
             ));
         }

@@ -5,8 +5,9 @@
 
 use std::net::SocketAddr;
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use kaden_domain::error::ErrorCode;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use kaden_domain::access::{Capability, Outcome, check};
 
 use super::authenticate;
@@ -36,36 +37,26 @@ impl Guarded {
 
     /// Records a failure and turns it into the JSON refusal.
     pub fn fail(&self, app: &App, error: &ApiError) -> Response {
-        self.record(app, outcome_of(error), error.code);
+        self.record(app, outcome_of(error), error.code.as_str());
         refusal(error)
     }
 }
 
 fn outcome_of(error: &ApiError) -> Outcome {
     match error.code {
-        "FORBIDDEN"
-        | "UNAUTHENTICATED"
-        | "PASSWORD_EXPIRED"
-        | "SESSION_EXPIRED"
-        | "ADDRESS_NOT_ALLOWED"
-        | "CSRF_TOKEN_MISSING" => Outcome::Refused,
+        ErrorCode::Forbidden
+        | ErrorCode::Unauthenticated
+        | ErrorCode::PasswordExpired
+        | ErrorCode::SessionExpired
+        | ErrorCode::AddressNotAllowed
+        | ErrorCode::CsrfTokenMissing => Outcome::Refused,
         _ => Outcome::Failure,
     }
 }
 
-/// `{"code", "message"}` with a status that fits the code.
+/// `{"code", "message"}` with the code's status ([`ApiError::into_response`]).
 pub(crate) fn refusal(error: &ApiError) -> Response {
-    let status = match error.code {
-        "UNAUTHENTICATED" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" | "ADDRESS_NOT_ALLOWED" | "PASSWORD_EXPIRED" | "CSRF_TOKEN_MISSING" => {
-            StatusCode::FORBIDDEN
-        }
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let body = serde_json::json!({"code": error.code, "message": error.message});
-    (status, axum::Json(body)).into_response()
+    error.clone().into_response()
 }
 
 /// Runs the checks for `operation` (as it will appear in the access log, e.g.
@@ -88,7 +79,7 @@ pub(crate) async fn guard(
                 None,
                 operation,
                 Outcome::Refused,
-                error.code,
+                error.code.as_str(),
             ));
             return Err(refusal(&error));
         }
@@ -112,7 +103,7 @@ pub(crate) async fn guard(
                 who,
                 operation,
                 Outcome::Refused,
-                error.code,
+                error.code.as_str(),
             ));
             Err(refusal(&error))
         }

@@ -4,6 +4,8 @@
 //! request is refused as soon as it passes the limit, never buffered whole first). Answers and
 //! errors are JSON; errors carry `code` and a message in Japanese then English.
 
+use kaden_domain::error::ErrorCode;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -27,31 +29,17 @@ use crate::imports::{self, Destination, Refusal};
 /// Largest upload accepted (a 50,000-row file with long rows fits several times over).
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
-/// The HTTP status of an error code.
-pub(crate) fn status_of(code: &str) -> StatusCode {
-    match code {
-        "UNAUTHENTICATED" | "CSRF_TOKEN_MISSING" | "SESSION_EXPIRED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" | "ADDRESS_NOT_ALLOWED" | "PASSWORD_EXPIRED" | "PASSWORD_CHANGE_REQUIRED" => {
-            StatusCode::FORBIDDEN
-        }
-        "NOT_FOUND" | "PREVIEW_NOT_FOUND" | "CAMPAIGN_NOT_FOUND" => StatusCode::NOT_FOUND,
-        "UPLOAD_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
-        "CONFLICT_RETRY" => StatusCode::CONFLICT,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-        "NOT_YET_VISIBLE" => StatusCode::SERVICE_UNAVAILABLE,
-        "BAD_REQUEST" | "IDEMPOTENCY_KEY_INVALID" | "FILE_MISSING" | "DESTINATION_MISSING" => {
-            StatusCode::BAD_REQUEST
-        }
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
 pub(crate) fn error_response(error: &ApiError) -> Response {
     refusal_response(imports::refusal(error))
 }
 
 fn refusal_response(refusal: Refusal) -> Response {
-    (status_of(refusal.code), Json(refusal)).into_response()
+    (
+        StatusCode::from_u16(refusal.code.http_status())
+            .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+        Json(refusal),
+    )
+        .into_response()
 }
 
 /// The checks of every route outside GraphQL (`super::guard`: authenticate, SEC-1..3 screen,
@@ -80,7 +68,7 @@ pub(crate) fn recorded(app: &App, guarded: &Guarded, response: Response, detail:
     response
 }
 
-fn bad_request(code: &'static str, message: &str) -> ApiError {
+fn bad_request(code: ErrorCode, message: &str) -> ApiError {
     ApiError::new(code, message)
 }
 
@@ -106,7 +94,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
             too_large()
         } else {
             bad_request(
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 &format!(
                     "アップロードを読めません (the multipart upload is malformed: {e}; send multipart/form-data with a `file` part)"
                 ),
@@ -132,7 +120,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
             let value = field.text().await.map_err(malformed)?;
             if value.len() > 1_000 {
                 return Err(bad_request(
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     "フォームの値が長すぎます (a form field is longer than 1,000 bytes)",
                 ));
             }
@@ -144,7 +132,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
 
 fn too_large() -> ApiError {
     ApiError::new(
-        "UPLOAD_TOO_LARGE",
+        ErrorCode::UploadTooLarge,
         format!(
             "ファイルが大きすぎます (the upload is larger than {} MiB: split the file; at most 50,000 rows per file)",
             MAX_UPLOAD_BYTES / 1024 / 1024
@@ -155,7 +143,7 @@ fn too_large() -> ApiError {
 fn file_of(upload: &mut Upload) -> Result<Vec<u8>, ApiError> {
     upload.file.take().ok_or_else(|| {
         bad_request(
-            "FILE_MISSING",
+            ErrorCode::FileMissing,
             "ファイルがありません (no `file` part in the upload: attach the CSV or .xlsx as form field `file`)",
         )
     })
@@ -203,7 +191,7 @@ pub async fn preview(
         },
         _ => {
             return error_response(&bad_request(
-                "DESTINATION_MISSING",
+                ErrorCode::DestinationMissing,
                 "取り込み先がありません (give either `folderId` to append, or `campaignId` and `folderName` for a new folder)",
             ));
         }

@@ -2,6 +2,8 @@
 //! readiness and metrics; authenticates each request from a bearer token or a session cookie
 //! (with a CSRF header) and resolves the tenant from the Host header.
 
+use kaden_domain::error::ErrorCode;
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,7 @@ mod export;
 pub(crate) mod guard;
 mod import;
 mod recording;
+mod refusals;
 
 /// The browser session cookie (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "kaden_session";
@@ -60,6 +63,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn(refusals::json_refusals))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
 }
@@ -174,7 +178,7 @@ async fn graphql(
                 .wait_for(position, crate::graphql::READ_YOUR_WRITES)
                 .await
                 .map_err(|e| ApiError::lagging(&e)),
-            Err(e) => Err(ApiError::new("BAD_POSITION", e.to_string())),
+            Err(e) => Err(ApiError::new(ErrorCode::BadPosition, e.to_string())),
         };
         if let Err(error) = waited {
             let response = async_graphql::Response::from_errors(vec![
@@ -216,7 +220,7 @@ async fn graphql_ws(
     let mut base = authenticate(&app, &headers, peer.ip(), false);
     if !same_origin && matches!(credentials(&headers), Credentials::Cookie(_)) {
         base.user = Err(ApiError::new(
-            "FORBIDDEN_ORIGIN",
+            ErrorCode::ForbiddenOrigin,
             "このページからは接続できません (WebSocket from another origin: connect from Kaden's own page)",
         ));
     }

@@ -2,6 +2,8 @@
 //! (single byte ranges, so the audio element can seek) or download. Who may fetch it is the
 //! interaction-history scope of USR-6 (all / own / permitted folders).
 
+use kaden_domain::error::ErrorCode;
+
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
@@ -86,7 +88,7 @@ pub async fn recording(
         }
         Some(None) => {
             let mut r = refusal(&ApiError::new(
-                "BAD_RANGE",
+                ErrorCode::BadRange,
                 format!(
                     "Rangeヘッダーが正しくありません (the Range header must be one range inside 0-{} bytes)",
                     total.saturating_sub(1)

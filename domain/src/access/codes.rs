@@ -1,6 +1,8 @@
 //! Stable error codes for every refusal in this module ([`DomainError`], SPEC ERR-1). The api
 //! crate puts the code in `extensions.code`; the message is the error's `Display`.
 
+use crate::error::ErrorCode;
+
 use crate::error::DomainError;
 
 use super::audit_chain::{BadHashHex, ChainBreak};
@@ -12,96 +14,96 @@ use super::session::{PasswordExpired, SecuritySettingsError, SessionExpired};
 use super::throttle::RetryAt;
 
 impl DomainError for Forbidden {
-    fn code(&self) -> &'static str {
-        "FORBIDDEN"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::Forbidden
     }
 }
 
 impl DomainError for UnknownRole {
-    fn code(&self) -> &'static str {
-        "ROLE_UNKNOWN"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::RoleUnknown
     }
 }
 
 impl DomainError for UnknownCapability {
-    fn code(&self) -> &'static str {
-        "CAPABILITY_UNKNOWN"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::CapabilityUnknown
     }
 }
 
 impl DomainError for PasswordRejected {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            PasswordRejected::TooShort { .. } => "PASSWORD_TOO_SHORT",
-            PasswordRejected::TooLong { .. } => "PASSWORD_TOO_LONG",
-            PasswordRejected::SameAsUsername => "PASSWORD_SAME_AS_USERNAME",
-            PasswordRejected::Common => "PASSWORD_TOO_COMMON",
+            PasswordRejected::TooShort { .. } => ErrorCode::PasswordTooShort,
+            PasswordRejected::TooLong { .. } => ErrorCode::PasswordTooLong,
+            PasswordRejected::SameAsUsername => ErrorCode::PasswordSameAsUsername,
+            PasswordRejected::Common => ErrorCode::PasswordTooCommon,
         }
     }
 }
 
 impl DomainError for PasswordExpired {
-    fn code(&self) -> &'static str {
-        "PASSWORD_EXPIRED"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::PasswordExpired
     }
 }
 
 impl DomainError for SessionExpired {
-    fn code(&self) -> &'static str {
-        "SESSION_EXPIRED"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::SessionExpired
     }
 }
 
 impl DomainError for RetryAt {
-    fn code(&self) -> &'static str {
-        "LOGIN_THROTTLED"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::LoginThrottled
     }
 }
 
 impl DomainError for AddressNotAllowed {
-    fn code(&self) -> &'static str {
-        "ADDRESS_NOT_ALLOWED"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::AddressNotAllowed
     }
 }
 
 impl DomainError for IpRangeError {
-    fn code(&self) -> &'static str {
-        "IP_ALLOW_ENTRY_INVALID"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::IpAllowEntryInvalid
     }
 }
 
 impl DomainError for IpAllowError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            IpAllowError::Entry { .. } => "IP_ALLOW_ENTRY_INVALID",
-            IpAllowError::TooMany { .. } => "IP_ALLOW_TOO_MANY",
+            IpAllowError::Entry { .. } => ErrorCode::IpAllowEntryInvalid,
+            IpAllowError::TooMany { .. } => ErrorCode::IpAllowTooMany,
         }
     }
 }
 
 impl DomainError for SecuritySettingsError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            SecuritySettingsError::IdleLogoutOutOfRange { .. } => "IDLE_LOGOUT_OUT_OF_RANGE",
+            SecuritySettingsError::IdleLogoutOutOfRange { .. } => ErrorCode::IdleLogoutOutOfRange,
             SecuritySettingsError::PasswordMaxAgeOutOfRange { .. } => {
-                "PASSWORD_MAX_AGE_OUT_OF_RANGE"
+                ErrorCode::PasswordMaxAgeOutOfRange
             }
             SecuritySettingsError::MinPasswordLengthOutOfRange { .. } => {
-                "MIN_PASSWORD_LENGTH_OUT_OF_RANGE"
+                ErrorCode::MinPasswordLengthOutOfRange
             }
         }
     }
 }
 
 impl DomainError for ChainBreak {
-    fn code(&self) -> &'static str {
-        "ACCESS_LOG_BROKEN"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::AccessLogBroken
     }
 }
 
 impl DomainError for BadHashHex {
-    fn code(&self) -> &'static str {
-        "HASH_INVALID"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::HashInvalid
     }
 }
 
@@ -146,7 +148,7 @@ mod tests {
             Box::new(BadHashHex { given: "x".into() }),
         ];
         for error in &errors {
-            let code = error.code();
+            let code = error.code().as_str();
             assert!(
                 !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
                 "{code}"

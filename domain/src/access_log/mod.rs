@@ -7,6 +7,8 @@
 //! retried on the new head, so the chain never forks. Verification (`kaden audit verify`)
 //! recomputes the hashes from the stored entries with [`crate::access::audit_chain::verify`].
 
+use crate::error::ErrorCode;
+
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -66,8 +68,8 @@ pub enum AccessLogError {
 }
 
 impl DomainError for AccessLogError {
-    fn code(&self) -> &'static str {
-        "ACCESS_BATCH_TOO_LARGE"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::AccessBatchTooLarge
     }
 }
 

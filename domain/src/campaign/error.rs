@@ -1,3 +1,4 @@
+use crate::error::ErrorCode;
 use crate::error::{DomainError, NameError};
 use crate::list::phone::PhoneError;
 
@@ -84,23 +85,23 @@ pub enum CampaignError {
 }
 
 impl DomainError for CampaignError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
             Self::Name(e) => e.code(),
-            Self::NotFound => "NOT_FOUND",
-            Self::AlreadyExists => "ALREADY_EXISTS",
-            Self::NameCollision { .. } => "NAME_COLLISION",
-            Self::Duplicate { .. } => "DUPLICATE",
-            Self::FixedStatus { .. } => "FIXED_STATUS",
-            Self::NoChoices { .. } => "ATTRIBUTE_NEEDS_CHOICES",
-            Self::TextWithChoices { .. } => "TEXT_ATTRIBUTE_HAS_CHOICES",
-            Self::TextTooLong { .. } => "TEXT_TOO_LONG",
-            Self::BadEmail { .. } => "EMAIL_INVALID",
-            Self::ReportWithoutRecipients => "REPORT_WITHOUT_RECIPIENTS",
-            Self::NotContracted { .. } => "NUMBER_NOT_CONTRACTED",
+            Self::NotFound => ErrorCode::NotFound,
+            Self::AlreadyExists => ErrorCode::AlreadyExists,
+            Self::NameCollision { .. } => ErrorCode::NameCollision,
+            Self::Duplicate { .. } => ErrorCode::Duplicate,
+            Self::FixedStatus { .. } => ErrorCode::FixedStatus,
+            Self::NoChoices { .. } => ErrorCode::AttributeNeedsChoices,
+            Self::TextWithChoices { .. } => ErrorCode::TextAttributeHasChoices,
+            Self::TextTooLong { .. } => ErrorCode::TextTooLong,
+            Self::BadEmail { .. } => ErrorCode::EmailInvalid,
+            Self::ReportWithoutRecipients => ErrorCode::ReportWithoutRecipients,
+            Self::NotContracted { .. } => ErrorCode::NumberNotContracted,
             Self::BadNumber(e) => e.code(),
-            Self::TooManySubNumbers { .. } => "TOO_MANY_SUB_NUMBERS",
-            Self::NoMainCallerNumber => "NO_MAIN_CALLER_NUMBER",
+            Self::TooManySubNumbers { .. } => ErrorCode::TooManySubNumbers,
+            Self::NoMainCallerNumber => ErrorCode::NoMainCallerNumber,
         }
     }
 }

@@ -1,3 +1,4 @@
+use crate::error::ErrorCode;
 use crate::error::DomainError;
 use crate::list::PhoneNumber;
 
@@ -25,12 +26,12 @@ pub enum DncError {
 }
 
 impl DomainError for DncError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound { .. } | Self::WrongTenant => "NOT_FOUND",
-            Self::NumberAlreadyRegistered { .. } => "DNC_ALREADY_REGISTERED",
-            Self::NoCampaigns => "DNC_NO_CAMPAIGNS",
-            Self::NoNumbers => "DNC_NO_NUMBERS",
+            Self::NotFound { .. } | Self::WrongTenant => ErrorCode::NotFound,
+            Self::NumberAlreadyRegistered { .. } => ErrorCode::DncAlreadyRegistered,
+            Self::NoCampaigns => ErrorCode::DncNoCampaigns,
+            Self::NoNumbers => ErrorCode::DncNoNumbers,
         }
     }
 }

@@ -1,3 +1,4 @@
+use crate::error::ErrorCode;
 use crate::error::{DomainError, NameError};
 use crate::list::{ImportFailure, MAX_CUSTOMERS_PER_FOLDER, PHONE_HEADER, PhoneError};
 
@@ -54,19 +55,19 @@ pub enum FolderError {
 }
 
 impl DomainError for FolderError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
             Self::Name(e) => e.code(),
-            Self::NotFound => "NOT_FOUND",
-            Self::AlreadyExists => "ALREADY_EXISTS",
-            Self::CampaignNotFound { .. } => "CAMPAIGN_NOT_FOUND",
-            Self::FolderFull { .. } => "FOLDER_FULL",
-            Self::PhoneColumnMissing => "PHONE_COLUMN_MISSING",
-            Self::DuplicateColumn { .. } => "HEADER_DUPLICATE",
-            Self::BadColumnOrder { .. } => "BAD_COLUMN_ORDER",
-            Self::PhoneColumnRename => "PHONE_COLUMN_RENAME",
-            Self::UnknownColumn { .. } => "UNKNOWN_COLUMN",
-            Self::CustomerNotFound { .. } => "CUSTOMER_NOT_FOUND",
+            Self::NotFound => ErrorCode::NotFound,
+            Self::AlreadyExists => ErrorCode::AlreadyExists,
+            Self::CampaignNotFound { .. } => ErrorCode::CampaignNotFound,
+            Self::FolderFull { .. } => ErrorCode::FolderFull,
+            Self::PhoneColumnMissing => ErrorCode::PhoneColumnMissing,
+            Self::DuplicateColumn { .. } => ErrorCode::HeaderDuplicate,
+            Self::BadColumnOrder { .. } => ErrorCode::BadColumnOrder,
+            Self::PhoneColumnRename => ErrorCode::PhoneColumnRename,
+            Self::UnknownColumn { .. } => ErrorCode::UnknownColumn,
+            Self::CustomerNotFound { .. } => ErrorCode::CustomerNotFound,
             Self::Phone(e) => e.code(),
             Self::Import(e) => e.code(),
         }

@@ -1,3 +1,4 @@
+use crate::error::ErrorCode;
 use crate::error::DomainError;
 
 /// Why an interaction command was refused.
@@ -37,15 +38,15 @@ pub enum InteractionError {
 }
 
 impl DomainError for InteractionError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::NotFound => "NOT_FOUND",
-            Self::AlreadyExists => "ALREADY_EXISTS",
-            Self::WasRefused { .. } => "CALL_WAS_REFUSED",
-            Self::WrongState { .. } => "CALL_WRONG_STATE",
-            Self::UnknownStatus { .. } => "UNKNOWN_STATUS",
-            Self::NotYours { .. } => "FORBIDDEN",
-            Self::MemoTooLong { .. } => "TEXT_TOO_LONG",
+            Self::NotFound => ErrorCode::NotFound,
+            Self::AlreadyExists => ErrorCode::AlreadyExists,
+            Self::WasRefused { .. } => ErrorCode::CallWasRefused,
+            Self::WrongState { .. } => ErrorCode::CallWrongState,
+            Self::UnknownStatus { .. } => ErrorCode::UnknownStatus,
+            Self::NotYours { .. } => ErrorCode::Forbidden,
+            Self::MemoTooLong { .. } => ErrorCode::TextTooLong,
         }
     }
 }

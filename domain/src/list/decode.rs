@@ -9,6 +9,8 @@
 //! NUL bytes are refused before decoding: they are valid in neither encoding's text files and
 //! usually mean a UTF-16 or binary file.
 
+use crate::error::ErrorCode;
+
 use std::borrow::Cow;
 
 use encoding_rs::{DecoderResult, SHIFT_JIS};
@@ -89,12 +91,12 @@ impl std::fmt::Display for EncodingName {
 }
 
 impl DomainError for DecodeError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Empty => "FILE_EMPTY",
-            Self::NulByte { .. } => "FILE_NUL_BYTE",
-            Self::Utf16 => "FILE_UTF16",
-            Self::InvalidUtf8 { .. } | Self::UnknownEncoding { .. } => "FILE_ENCODING",
+            Self::Empty => ErrorCode::FileEmpty,
+            Self::NulByte { .. } => ErrorCode::FileNulByte,
+            Self::Utf16 => ErrorCode::FileUtf16,
+            Self::InvalidUtf8 { .. } | Self::UnknownEncoding { .. } => ErrorCode::FileEncoding,
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - **Rows**: `row` in errors and reports is the record number in the file, the header being
 //!   row 1; `column` is 1-based.
 
+use crate::error::ErrorCode;
+
 use std::io::{self, Write};
 
 use encoding_rs::{EncoderResult, SHIFT_JIS};
@@ -90,11 +92,11 @@ pub enum ExportError {
 }
 
 impl DomainError for ExportError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Unmappable(_) => "EXPORT_UNMAPPABLE_CHARACTER",
-            Self::WrongCellCount { .. } => "EXPORT_CELL_COUNT",
-            Self::Io(_) => "EXPORT_IO",
+            Self::Unmappable(_) => ErrorCode::ExportUnmappableCharacter,
+            Self::WrongCellCount { .. } => ErrorCode::ExportCellCount,
+            Self::Io(_) => ErrorCode::ExportIo,
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - Lines are 1-based physical lines of the CSV where the record starts (the header is line 1),
 //!   or sheet row numbers for `.xlsx`, or the row's position for manual rows. Columns are 1-based.
 
+use crate::error::ErrorCode;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -293,27 +295,27 @@ impl ImportError {
 }
 
 impl DomainError for ImportError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
             Self::Decode(e) => e.code(),
-            Self::XlsNotSupported => "XLS_NOT_SUPPORTED",
-            Self::XlsxUnreadable { .. } => "XLSX_UNREADABLE",
-            Self::XlsxNoSheet => "XLSX_NO_SHEET",
-            Self::XlsxTooLarge { .. } => "XLSX_TOO_LARGE",
-            Self::FileTooLarge { .. } => "FILE_TOO_LARGE",
-            Self::NoHeader => "NO_HEADER",
-            Self::NoDataRows => "NO_DATA_ROWS",
-            Self::TooManyRows { .. } => "TOO_MANY_ROWS",
-            Self::FolderFull { .. } => "FOLDER_FULL",
-            Self::TooManyColumns { .. } => "TOO_MANY_COLUMNS",
-            Self::EmptyHeader { .. } => "HEADER_EMPTY",
-            Self::DuplicateHeader { .. } => "HEADER_DUPLICATE",
-            Self::HeaderCollidesWithStatus { .. } => "HEADER_COLLIDES_WITH_STATUS",
-            Self::HeaderCollidesWithAttribute { .. } => "HEADER_COLLIDES_WITH_ATTRIBUTE",
-            Self::MissingPhoneColumn { .. } => "PHONE_COLUMN_MISSING",
-            Self::HeaderMismatch { .. } => "HEADER_MISMATCH",
-            Self::RaggedRow { .. } => "ROW_CELL_COUNT",
-            Self::UnclosedQuote { .. } => "UNCLOSED_QUOTE",
+            Self::XlsNotSupported => ErrorCode::XlsNotSupported,
+            Self::XlsxUnreadable { .. } => ErrorCode::XlsxUnreadable,
+            Self::XlsxNoSheet => ErrorCode::XlsxNoSheet,
+            Self::XlsxTooLarge { .. } => ErrorCode::XlsxTooLarge,
+            Self::FileTooLarge { .. } => ErrorCode::FileTooLarge,
+            Self::NoHeader => ErrorCode::NoHeader,
+            Self::NoDataRows => ErrorCode::NoDataRows,
+            Self::TooManyRows { .. } => ErrorCode::TooManyRows,
+            Self::FolderFull { .. } => ErrorCode::FolderFull,
+            Self::TooManyColumns { .. } => ErrorCode::TooManyColumns,
+            Self::EmptyHeader { .. } => ErrorCode::HeaderEmpty,
+            Self::DuplicateHeader { .. } => ErrorCode::HeaderDuplicate,
+            Self::HeaderCollidesWithStatus { .. } => ErrorCode::HeaderCollidesWithStatus,
+            Self::HeaderCollidesWithAttribute { .. } => ErrorCode::HeaderCollidesWithAttribute,
+            Self::MissingPhoneColumn { .. } => ErrorCode::PhoneColumnMissing,
+            Self::HeaderMismatch { .. } => ErrorCode::HeaderMismatch,
+            Self::RaggedRow { .. } => ErrorCode::RowCellCount,
+            Self::UnclosedQuote { .. } => ErrorCode::UnclosedQuote,
             Self::InvalidPhone { reason, .. } => reason.code(),
         }
     }
@@ -335,7 +337,7 @@ impl ImportError {
     /// This error as a [`ReportEntry`].
     pub fn report(&self) -> ReportEntry {
         ReportEntry {
-            code: self.code(),
+            code: self.code().as_str(),
             line: self.line(),
             column: self.column(),
             value: self.value().map(str::to_owned),
@@ -391,8 +393,8 @@ impl fmt::Display for ImportFailure {
 impl std::error::Error for ImportFailure {}
 
 impl DomainError for ImportFailure {
-    fn code(&self) -> &'static str {
-        "IMPORT_REFUSED"
+    fn code(&self) -> ErrorCode {
+        ErrorCode::ImportRefused
     }
 }
 

@@ -36,6 +36,8 @@
 //! `060` (reserved). A number of the wrong length for its prefix is
 //! [`PhoneError::WrongLength`].
 
+use crate::error::ErrorCode;
+
 use std::fmt;
 
 use crate::error::DomainError;
@@ -179,13 +181,13 @@ impl fmt::Display for PhoneKindLabel {
 }
 
 impl DomainError for PhoneError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Empty => "PHONE_EMPTY",
-            Self::InvalidCharacter { .. } => "PHONE_INVALID_CHARACTER",
-            Self::ForeignNumber { .. } => "PHONE_FOREIGN_NUMBER",
-            Self::UnsupportedPrefix { .. } => "PHONE_UNSUPPORTED_PREFIX",
-            Self::WrongLength { .. } => "PHONE_WRONG_LENGTH",
+            Self::Empty => ErrorCode::PhoneEmpty,
+            Self::InvalidCharacter { .. } => ErrorCode::PhoneInvalidCharacter,
+            Self::ForeignNumber { .. } => ErrorCode::PhoneForeignNumber,
+            Self::UnsupportedPrefix { .. } => ErrorCode::PhoneUnsupportedPrefix,
+            Self::WrongLength { .. } => ErrorCode::PhoneWrongLength,
         }
     }
 }

@@ -5,6 +5,8 @@
 //! Password checking happens before the command (argon2 is the api's work); the session records
 //! the outcome.
 
+use crate::error::ErrorCode;
+
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -86,10 +88,10 @@ pub enum SessionError {
 }
 
 impl DomainError for SessionError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::AlreadyUsed => "ALREADY_EXISTS",
-            Self::NotOpen => "UNAUTHENTICATED",
+            Self::AlreadyUsed => ErrorCode::AlreadyExists,
+            Self::NotOpen => ErrorCode::Unauthenticated,
         }
     }
 }

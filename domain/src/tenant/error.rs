@@ -1,3 +1,4 @@
+use crate::error::ErrorCode;
 use crate::access::{Role, SecuritySettingsError};
 use crate::error::{DomainError, NameError};
 
@@ -67,20 +68,20 @@ pub enum TenantError {
 }
 
 impl DomainError for TenantError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
             Self::Name(e) => e.code(),
             Self::Settings(e) => e.code(),
             Self::BadNumber(e) => e.code(),
-            Self::NotFound | Self::UserNotFound { .. } => "NOT_FOUND",
-            Self::AlreadyExists => "ALREADY_EXISTS",
-            Self::UsernameTaken { .. } => "USERNAME_TAKEN",
-            Self::UsernameLength { .. } | Self::UsernameCharacter { .. } => "USERNAME_INVALID",
-            Self::CannotManageRole { .. } | Self::CannotDelete { .. } => "FORBIDDEN",
-            Self::CannotDeleteSelf => "CANNOT_DELETE_SELF",
-            Self::LastManager { .. } => "LAST_MANAGER",
-            Self::QuotaExceeded { .. } => "USER_QUOTA_EXCEEDED",
-            Self::QuotaBelowUsers { .. } => "USER_QUOTA_TOO_LOW",
+            Self::NotFound | Self::UserNotFound { .. } => ErrorCode::NotFound,
+            Self::AlreadyExists => ErrorCode::AlreadyExists,
+            Self::UsernameTaken { .. } => ErrorCode::UsernameTaken,
+            Self::UsernameLength { .. } | Self::UsernameCharacter { .. } => ErrorCode::UsernameInvalid,
+            Self::CannotManageRole { .. } | Self::CannotDelete { .. } => ErrorCode::Forbidden,
+            Self::CannotDeleteSelf => ErrorCode::CannotDeleteSelf,
+            Self::LastManager { .. } => ErrorCode::LastManager,
+            Self::QuotaExceeded { .. } => ErrorCode::UserQuotaExceeded,
+            Self::QuotaBelowUsers { .. } => ErrorCode::UserQuotaTooLow,
         }
     }
 }
