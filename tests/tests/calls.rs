@@ -101,12 +101,24 @@ async fn interaction(admin: &Client, id: &str) -> Value {
         .clone()
 }
 
-/// Polls the interaction until `done` holds (a call takes seconds).
+/// Polls the interaction until `done` holds (a call takes seconds). An auto-call names the call
+/// it dials before its placement is recorded, so `NOT_FOUND` means "not yet" here.
 async fn wait_until(admin: &Client, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let v = interaction(admin, id).await;
-        if done(&v) {
+        let answer = admin
+            .gql(
+                &format!("query($id: String!) {{ interaction(id: $id) {{ {CALL} }} }}"),
+                json!({"id": id}),
+            )
+            .await;
+        let code = error_code(&answer);
+        assert!(
+            code == "<no code>" || code == "NOT_FOUND",
+            "interaction {id}: {answer}"
+        );
+        let v = answer["data"]["interaction"].clone();
+        if code == "<no code>" && done(&v) {
             return v;
         }
         assert!(Instant::now() < deadline, "call did not get there: {v}");

@@ -40,21 +40,77 @@ async fn err_1_http_rejections_answer_the_documented_json() {
     let server = TestServer::start(&store).await;
     use reqwest::Method;
     let cases: [(Method, &str, Option<&str>, &str, u16, &str); 6] = [
-        (Method::POST, "/graphql", Some("text/plain"), "{}", 415, "UNSUPPORTED_MEDIA_TYPE"),
-        (Method::POST, "/graphql", Some("application/json"), "{not json", 400, "BAD_REQUEST_BODY"),
-        (Method::POST, "/graphql", Some("application/json"), r#"{"query":5}"#, 422, "BAD_JSON"),
-        (Method::GET, "/no-such-page", None, "", 404, "ROUTE_NOT_FOUND"),
+        (
+            Method::POST,
+            "/graphql",
+            Some("text/plain"),
+            "{}",
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            Method::POST,
+            "/graphql",
+            Some("application/json"),
+            "{not json",
+            400,
+            "BAD_REQUEST_BODY",
+        ),
+        (
+            Method::POST,
+            "/graphql",
+            Some("application/json"),
+            r#"{"query":5}"#,
+            422,
+            "BAD_JSON",
+        ),
+        (
+            Method::GET,
+            "/no-such-page",
+            None,
+            "",
+            404,
+            "ROUTE_NOT_FOUND",
+        ),
         (Method::GET, "/graphql", None, "", 405, "METHOD_NOT_ALLOWED"),
-        (Method::GET, "/graphql/ws", None, "", 400, "BAD_REQUEST_BODY"),
+        (
+            Method::GET,
+            "/graphql/ws",
+            None,
+            "",
+            400,
+            "BAD_REQUEST_BODY",
+        ),
     ];
     for (method, path, ct, body, status, code) in cases {
         let (got_status, got_ct, json) = raw(&server, method.clone(), path, ct, body).await;
         assert_eq!(got_status, status, "{method} {path} {body}: {json}");
-        assert!(got_ct.starts_with("application/json"), "{method} {path}: {got_ct}");
+        assert!(
+            got_ct.starts_with("application/json"),
+            "{method} {path}: {got_ct}"
+        );
         assert_eq!(json["code"], code, "{method} {path} {body}: {json}");
         let message = json["message"].as_str().unwrap_or_default();
-        assert!(message.len() > 10, "{method} {path}: a message says how to fix it: {json}");
+        assert!(
+            message.len() > 10,
+            "{method} {path}: a message says how to fix it: {json}"
+        );
     }
+    // A file route checks who asks before it reads the body: an anonymous commit with a broken
+    // body is UNAUTHENTICATED, not BAD_REQUEST_BODY (and its body is never parsed).
+    let (status, _, json) = raw(
+        &server,
+        Method::POST,
+        "/api/folders/import/commit",
+        Some("application/json"),
+        "{broken",
+    )
+    .await;
+    assert_eq!(
+        (status, json["code"].as_str()),
+        (401, Some("UNAUTHENTICATED")),
+        "{json}"
+    );
     // The probes keep their plain text.
     let (status, ct, _) = raw(&server, Method::GET, "/healthz", None, "").await;
     assert_eq!((status, ct.starts_with("text/plain")), (200, true));
@@ -67,11 +123,17 @@ async fn err_1_graphql_parse_validation_and_limits_carry_codes() {
     let server = TestServer::start(&store).await;
     let admin = server.admin().await;
     let fine = admin.gql("{ __typename }", json!({})).await;
-    assert!(fine.get("errors").is_none(), "a good query has no error: {fine}");
+    assert!(
+        fine.get("errors").is_none(),
+        "a good query has no error: {fine}"
+    );
     let cases = [
         ("{ campaigns { id ", "GRAPHQL_PARSE_FAILED"),
         ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
-        ("query($n: Int!) { campaigns { id } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "query($n: Int!) { campaigns { id } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         ("{ me { id } }", "<no code>"),
     ];
     for (query, code) in cases {
@@ -84,7 +146,10 @@ async fn err_1_graphql_parse_validation_and_limits_carry_codes() {
         "{ ofType ".repeat(16),
         "}".repeat(16)
     );
-    assert_eq!(error_code(&admin.gql(&deep, json!({})).await), "QUERY_TOO_DEEP");
+    assert_eq!(
+        error_code(&admin.gql(&deep, json!({})).await),
+        "QUERY_TOO_DEEP"
+    );
     // Many aliases of one cheap field push the complexity over its limit.
     let wide = format!(
         "{{ {} }}",
@@ -93,10 +158,16 @@ async fn err_1_graphql_parse_validation_and_limits_carry_codes() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    assert_eq!(error_code(&admin.gql(&wide, json!({})).await), "QUERY_TOO_COMPLEX");
+    assert_eq!(
+        error_code(&admin.gql(&wide, json!({})).await),
+        "QUERY_TOO_COMPLEX"
+    );
     // A variable of the wrong type.
     let answer = admin
-        .gql("query($id: ID!) { campaign(id: $id) { id } }", json!({"id": {"x": 1}}))
+        .gql(
+            "query($id: ID!) { campaign(id: $id) { id } }",
+            json!({"id": {"x": 1}}),
+        )
         .await;
     let code = error_code(&answer);
     assert!(
@@ -123,7 +194,10 @@ fn err_1_docs_list_every_code_with_its_status() {
         let code = cells[1].trim_matches('`');
         let status: u16 = cells[2].parse().unwrap_or(0);
         assert!(!cells[3].is_empty(), "{code} has a meaning");
-        assert!(documented.insert(code.to_string(), status).is_none(), "{code} twice");
+        assert!(
+            documented.insert(code.to_string(), status).is_none(),
+            "{code} twice"
+        );
     }
     let expected: std::collections::BTreeMap<String, u16> = ErrorCode::ALL
         .iter()
@@ -134,7 +208,10 @@ fn err_1_docs_list_every_code_with_its_status() {
         .filter(|(c, s)| documented.get(*c) != Some(s))
         .map(|(c, s)| format!("| `{c}` | {s} | … |"))
         .collect();
-    let unknown: Vec<&String> = documented.keys().filter(|c| !expected.contains_key(*c)).collect();
+    let unknown: Vec<&String> = documented
+        .keys()
+        .filter(|c| !expected.contains_key(*c))
+        .collect();
     assert!(
         missing.is_empty() && unknown.is_empty(),
         "docs/api.md error codes out of date.\nadd or fix:\n{}\nremove: {unknown:?}",

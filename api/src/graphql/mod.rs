@@ -5,8 +5,8 @@
 
 mod access_log;
 mod calls;
-mod codes;
 mod campaign;
+mod codes;
 mod dnc;
 mod folders;
 mod security;

@@ -3,15 +3,13 @@
 //! neutralised. Filters as in the `accessLog` query (`from`, `to`, `user`, `operation`,
 //! `address`, `outcome`). The download itself is recorded in the access log.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kaden_domain::access::{Capability, Outcome};
 use kaden_domain::list::export::{CsvExport, ExportEncoding, OnUnmappable};
 
-use super::guard::guard;
+use super::guard::{Checked, file_route};
 use crate::app::App;
 use crate::audit::SearchArgs;
 use crate::error::ApiError;
@@ -30,27 +28,18 @@ pub const HEADER: [&str; 10] = [
     "ハッシュ",
 ];
 
+file_route!(
+    AccessLogCsv,
+    Capability::AccessLogExport,
+    false,
+    "download access-log.csv"
+);
+
 pub async fn export_csv(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Checked { guarded, .. }: Checked<AccessLogCsv>,
     Query(args): Query<SearchArgs>,
 ) -> Response {
-    // A download link cannot send a header, so no CSRF check: the session cookie is
-    // SameSite=Strict and a foreign page cannot read the answer anyway.
-    let guarded = match guard(
-        &app,
-        &headers,
-        peer,
-        Capability::AccessLogExport,
-        false,
-        "download access-log.csv",
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(refused) => return refused,
-    };
     match csv(&app, &guarded.ctx, &args) {
         Ok((bytes, count)) => {
             guarded.record(&app, Outcome::Success, &format!("{count} rows"));

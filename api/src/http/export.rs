@@ -10,11 +10,10 @@
 use kaden_domain::error::ErrorCode;
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kaden_domain::access::Capability;
 use kaden_domain::folder::customer_id;
@@ -24,7 +23,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::import::{error_response, recorded, user_for};
+use super::guard::{Checked, file_route};
+use super::import::error_response;
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -98,28 +98,21 @@ fn write_folder<W: Write>(
     }
 }
 
+// A download link cannot send a header: no CSRF check (see `FileRoute::CSRF`).
+file_route!(
+    FolderExport,
+    Capability::CsvExport,
+    false,
+    "folder CSV export"
+);
+
 pub async fn folder_export(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Checked { guarded, .. }: Checked<FolderExport>,
     Path(number): Path<u32>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
-    // A download link cannot send a header, so no CSRF check: the session cookie is
-    // SameSite=Strict and a foreign page cannot read the answer.
-    let (guarded, ctx, _) = match user_for(
-        &app,
-        &headers,
-        peer,
-        Capability::CsvExport,
-        false,
-        "folder CSV export",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+    let ctx = guarded.ctx.clone();
     let response = async {
     let encoding = match query.encoding.as_deref().unwrap_or("utf8") {
         "utf8" => ExportEncoding::Utf8Bom,
@@ -236,5 +229,5 @@ pub async fn folder_export(
     response
     }
     .await;
-    recorded(&app, &guarded, response, "folder CSV export")
+    guarded.finish(&app, response, "folder CSV export")
 }

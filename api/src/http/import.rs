@@ -6,23 +6,21 @@
 
 use kaden_domain::error::ErrorCode;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Multipart, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kaden_domain::access::{Capability, Outcome};
+use kaden_domain::access::Capability;
 use kaden_domain::dnc::{DncCommand, DncScope, DncSource};
 use kaden_domain::error::DomainError;
 use kaden_domain::list::parse_dnc_file;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::guard::{Guarded, guard};
+use super::guard::{Checked, file_route};
 use crate::app::App;
-use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 use crate::imports::{self, Destination, Refusal};
 
@@ -42,31 +40,24 @@ fn refusal_response(refusal: Refusal) -> Response {
         .into_response()
 }
 
-/// The checks of every route outside GraphQL (`super::guard`: authenticate, SEC-1..3 screen,
-/// permission, access-log entry for a refusal).
-pub(crate) async fn user_for(
-    app: &App,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    capability: Capability,
-    check_csrf: bool,
-    operation: &str,
-) -> Result<(Guarded, RequestContext, AuthUser), Response> {
-    let guarded = guard(app, headers, peer, capability, check_csrf, operation).await?;
-    let (ctx, user) = (guarded.ctx.clone(), guarded.user.clone());
-    Ok((guarded, ctx, user))
-}
-
-/// Records the route's outcome in the access log (AUD-1) and passes the response on.
-pub(crate) fn recorded(app: &App, guarded: &Guarded, response: Response, detail: &str) -> Response {
-    let outcome = if response.status().is_success() {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    };
-    guarded.record(app, outcome, detail);
-    response
-}
+file_route!(
+    ImportPreview,
+    Capability::ListEdit,
+    true,
+    "list import preview"
+);
+file_route!(
+    ImportCommit,
+    Capability::ListEdit,
+    true,
+    "list import commit"
+);
+file_route!(
+    DncImport,
+    Capability::DncRegister,
+    true,
+    "do-not-call CSV import"
+);
 
 fn bad_request(code: ErrorCode, message: &str) -> ApiError {
     ApiError::new(code, message)
@@ -152,23 +143,11 @@ fn file_of(upload: &mut Upload) -> Result<Vec<u8>, ApiError> {
 /// `POST /api/folders/import/preview`: checks an upload without writing anything.
 pub async fn preview(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Checked { guarded, .. }: Checked<ImportPreview>,
     multipart: Multipart,
 ) -> Response {
-    let (guarded, ctx, user) = match user_for(
-        &app,
-        &headers,
-        peer,
-        Capability::ListEdit,
-        true,
-        "list import preview",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+    let ctx = guarded.ctx.clone();
+    let user = guarded.user.clone();
     let response = async {
     let mut upload = match read_upload(multipart).await {
         Ok(u) => u,
@@ -212,7 +191,7 @@ pub async fn preview(
     }
     }
     .await;
-    recorded(&app, &guarded, response, "list import preview")
+    guarded.finish(&app, response, "list import preview")
 }
 
 #[derive(Deserialize)]
@@ -225,23 +204,11 @@ pub struct CommitBody {
 /// `POST /api/folders/import/commit`: writes a previewed upload, all or nothing.
 pub async fn commit(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Checked { guarded, .. }: Checked<ImportCommit>,
     Json(body): Json<CommitBody>,
 ) -> Response {
-    let (guarded, ctx, user) = match user_for(
-        &app,
-        &headers,
-        peer,
-        Capability::ListEdit,
-        true,
-        "list import commit",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+    let ctx = guarded.ctx.clone();
+    let user = guarded.user.clone();
     let response = async {
         match imports::commit(
             &app.state,
@@ -257,30 +224,17 @@ pub async fn commit(
         }
     }
     .await;
-    recorded(&app, &guarded, response, "list import commit")
+    guarded.finish(&app, response, "list import commit")
 }
 
 /// `POST /api/dnc/import`: registers every number of a do-not-call CSV (DNC-3), all or
 /// nothing. Fields: `file`, and `campaignIds` (comma-separated) or `allCampaigns=true`.
 pub async fn dnc_import(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Checked { guarded, .. }: Checked<DncImport>,
     multipart: Multipart,
 ) -> Response {
-    let (guarded, ctx, _) = match user_for(
-        &app,
-        &headers,
-        peer,
-        Capability::DncRegister,
-        true,
-        "do-not-call CSV import",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(response) => return response,
-    };
+    let ctx = guarded.ctx.clone();
     let response = async {
     let mut upload = match read_upload(multipart).await {
         Ok(u) => u,
@@ -366,5 +320,5 @@ pub async fn dnc_import(
     }
     }
     .await;
-    recorded(&app, &guarded, response, "do-not-call CSV import")
+    guarded.finish(&app, response, "do-not-call CSV import")
 }

@@ -4,39 +4,30 @@
 
 use kaden_domain::error::ErrorCode;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kaden_domain::access::{Capability, Outcome, check};
 
-use super::guard::{guard, refusal};
+use super::guard::{Checked, file_route, refusal};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::graphql::may_see_interaction;
 
+// A link or <audio> cannot send a header: no CSRF check (see `FileRoute::CSRF`).
+file_route!(
+    RecordingDownload,
+    Capability::HistorySearch,
+    false,
+    "recording download"
+);
+
 pub async fn recording(
     State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Checked { guarded, .. }: Checked<RecordingDownload>,
     headers: HeaderMap,
     Path(file): Path<String>,
 ) -> Response {
-    // A link or <audio> cannot send a header: no CSRF check (SameSite=Strict cookie, and a
-    // foreign page cannot read the answer).
-    let guarded = match guard(
-        &app,
-        &headers,
-        peer,
-        Capability::HistorySearch,
-        false,
-        "recording download",
-    )
-    .await
-    {
-        Ok(g) => g,
-        Err(response) => return response,
-    };
     let id = file.strip_suffix(".wav").unwrap_or(&file).to_string();
     let tenant = guarded.ctx.tenant_id.clone();
     let access = match check(guarded.user.role, Capability::HistorySearch) {

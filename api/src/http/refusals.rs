@@ -33,15 +33,21 @@ pub(crate) async fn json_refusals(request: Request, next: Next) -> Response {
     let error = match status {
         StatusCode::NOT_FOUND => ApiError::new(
             ErrorCode::RouteNotFound,
-            format!("ページがありません (no route {method} {path}: see docs/api.md for the routes)"),
+            format!(
+                "ページがありません (no route {method} {path}: see docs/api.md for the routes)"
+            ),
         ),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
             ErrorCode::MethodNotAllowed,
-            format!("{method} は使えません ({method} is not allowed on {path}; GraphQL is POST /graphql with a JSON body)"),
+            format!(
+                "{method} は使えません ({method} is not allowed on {path}; GraphQL is POST /graphql with a JSON body)"
+            ),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             ErrorCode::UnsupportedMediaType,
-            format!("Content-Type が違います ({detail}: send Content-Type: application/json, or multipart/form-data for uploads)"),
+            format!(
+                "Content-Type が違います ({detail}: send Content-Type: application/json, or multipart/form-data for uploads)"
+            ),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             ErrorCode::UploadTooLarge,
@@ -49,15 +55,22 @@ pub(crate) async fn json_refusals(request: Request, next: Next) -> Response {
         ),
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(
             ErrorCode::BadJson,
-            format!("リクエストの形式が違います ({detail}: check the JSON fields against docs/api.md)"),
+            format!(
+                "リクエストの形式が違います ({detail}: check the JSON fields against docs/api.md)"
+            ),
         ),
         s if s.is_client_error() => ApiError::new(
             ErrorCode::BadRequestBody,
-            format!("リクエストを読めません ({detail}: check the body and headers against docs/api.md)"),
+            format!(
+                "リクエストを読めません ({detail}: check the body and headers against docs/api.md)"
+            ),
         ),
         _ => ApiError::new(
             ErrorCode::Internal,
-            format!("サーバー内部エラー (internal error {}; nothing was saved: retry, or tell the administrator)", status.as_u16()),
+            format!(
+                "サーバー内部エラー (internal error {}; nothing was saved: retry, or tell the administrator)",
+                status.as_u16()
+            ),
         ),
     };
     let mut out = error.into_response();

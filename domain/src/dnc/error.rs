@@ -1,5 +1,5 @@
-use crate::error::ErrorCode;
 use crate::error::DomainError;
+use crate::error::ErrorCode;
 use crate::list::PhoneNumber;
 
 /// Why a do-not-call command was refused.

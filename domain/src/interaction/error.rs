@@ -1,5 +1,5 @@
-use crate::error::ErrorCode;
 use crate::error::DomainError;
+use crate::error::ErrorCode;
 
 /// Why an interaction command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

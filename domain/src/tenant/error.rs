@@ -1,5 +1,5 @@
-use crate::error::ErrorCode;
 use crate::access::{Role, SecuritySettingsError};
+use crate::error::ErrorCode;
 use crate::error::{DomainError, NameError};
 
 /// Why a tenant or user-registry command was refused.
@@ -76,7 +76,9 @@ impl DomainError for TenantError {
             Self::NotFound | Self::UserNotFound { .. } => ErrorCode::NotFound,
             Self::AlreadyExists => ErrorCode::AlreadyExists,
             Self::UsernameTaken { .. } => ErrorCode::UsernameTaken,
-            Self::UsernameLength { .. } | Self::UsernameCharacter { .. } => ErrorCode::UsernameInvalid,
+            Self::UsernameLength { .. } | Self::UsernameCharacter { .. } => {
+                ErrorCode::UsernameInvalid
+            }
             Self::CannotManageRole { .. } | Self::CannotDelete { .. } => ErrorCode::Forbidden,
             Self::CannotDeleteSelf => ErrorCode::CannotDeleteSelf,
             Self::LastManager { .. } => ErrorCode::LastManager,
