@@ -87,6 +87,11 @@ impl App {
         );
         let (stop, stop_rx) = watch::channel(false);
         tokio::spawn(Arc::clone(&engine).follow(store.clone(), stopped(stop_rx.clone())));
+        tokio::spawn(crate::reactions::run(
+            store.clone(),
+            settings.data_dir.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let (access, access_inbox) = crate::audit::AccessRecorder::new();
         let (calls, call_events) = match &settings.telephony {
             Some(t) => {

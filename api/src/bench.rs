@@ -344,6 +344,12 @@ impl DomainEvent for BenchImportEvent {
 #[error("never")]
 struct NoError;
 
+impl kaden_domain::error::DomainError for NoError {
+    fn code(&self) -> kaden_domain::error::ErrorCode {
+        kaden_domain::error::ErrorCode::Internal
+    }
+}
+
 impl Aggregate for BenchImport {
     const TYPE: &'static str = "BenchImport";
     type Command = usize;
@@ -399,13 +405,25 @@ async fn append_chunks(label: &'static str, config: &StoreConfig) -> Result<Row,
         raw_insert(&store, &format!("chunk-{c}"), 1, CHUNK, &payload, &metadata).await?;
     }
     let baseline = rate(CHUNK * CHUNKS, started.elapsed());
-    let cqrs = store.cqrs::<BenchImport>();
-    let meta = RequestContext::system("bench").metadata().to_map();
+    // Through the api's one write path (load, decide, one append).
+    let ctx = RequestContext::system("bench");
+    let writer = crate::commands::Writer::new(&store, &ctx).map_err(|e| e.message)?;
     let started = Instant::now();
     for c in 0..CHUNKS {
-        cqrs.execute_with_metadata(&format!("import-{c}"), CHUNK, meta.clone())
+        let mut attempt = writer.attempt();
+        let mut loaded = writer
+            .load::<BenchImport>(&format!("import-{c}"))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.message)?;
+        writer
+            .decide(&mut attempt, &mut loaded, CHUNK)
+            .await
+            .map_err(|e| e.message)?;
+        writer
+            .append(attempt)
+            .await
+            .map_err(|e| e.message)?
+            .ok_or("a fresh stream conflicted")?;
     }
     let ours = rate(CHUNK * CHUNKS, started.elapsed());
     store.close().await;

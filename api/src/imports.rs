@@ -13,13 +13,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
-use cqrs_es::{Aggregate, DomainEvent};
 use kaden_domain::dnc::{DialPermission, DialPurpose, dial_permission};
 use kaden_domain::error::DomainError;
 use kaden_domain::folder::{
-    AddSource, FOLDER_ROWS_TYPE, FolderError, FolderEvent, ImportOutcome, ImportRequest, ImportTo,
-    ListFolder, customer_id, folder_aggregate_id,
+    AddSource, FOLDER_ROWS_TYPE, FolderError, ImportOutcome, ImportRequest, ImportTo, ListFolder,
+    customer_id, folder_aggregate_id,
 };
 use kaden_domain::list::{
     ImportFailure, ImportRules, ImportTarget, ParsedList, ReservedNames, parse_customer_file,
@@ -36,8 +34,6 @@ use crate::error::ApiError;
 pub const PREVIEW_TTL: Duration = Duration::from_secs(30 * 60);
 /// Previews kept at once (each holds its parsed list); the oldest goes first.
 pub const MAX_PREVIEWS: usize = 32;
-/// Attempts at a new folder number / a conflicting append.
-const ATTEMPTS: u32 = 8;
 
 /// Where an upload goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -407,15 +403,15 @@ pub async fn write_rows(
     source: AddSource,
 ) -> Result<(ImportOutcome, Option<LogPosition>), ApiError> {
     let tenant = ctx.tenant_id.clone();
-    let metadata = serde_json::to_value(ctx.metadata().to_map())
-        .map_err(|_| ApiError::internal(&ctx.request_id))?;
+    let writer = app.commands.writer(ctx)?;
     let mut number = match destination {
         Destination::NewFolder { .. } => app.engine.read(|m| m.folders.next_number(&tenant)),
         Destination::Folder { number } => *number,
     };
-    for attempt in 1..=ATTEMPTS {
+    loop {
         let aggregate_id = folder_aggregate_id(&tenant, number);
-        let (folder, sequence) = load_folder(app, ctx, &aggregate_id).await?;
+        let mut attempt = writer.attempt();
+        let mut folder = writer.load::<ListFolder>(&aggregate_id).await?;
         let to = match destination {
             Destination::NewFolder { name, .. } => ImportTo::New {
                 campaign_id: campaign_id.to_owned(),
@@ -429,7 +425,10 @@ pub async fn write_rows(
             to,
             source: source.clone(),
         };
-        let decision = match folder.decide_import(&request, list, &aggregate_id) {
+        let decision = match folder
+            .aggregate
+            .decide_import(&request, list, &aggregate_id)
+        {
             Err(FolderError::AlreadyExists)
                 if matches!(destination, Destination::NewFolder { .. }) =>
             {
@@ -440,44 +439,26 @@ pub async fn write_rows(
             Ok(d) if d.is_repeat() => return Ok((d.outcome, None)),
             Ok(d) => d,
         };
-        let serialize = |e: &FolderEvent, seq: usize| -> Result<SerializedEvent, ApiError> {
-            Ok(SerializedEvent {
-                aggregate_id: aggregate_id.clone(),
-                sequence: seq,
-                aggregate_type: ListFolder::TYPE.to_owned(),
-                event_type: e.event_type(),
-                event_version: e.event_version(),
-                payload: serde_json::to_value(e)
-                    .map_err(|_| ApiError::internal(&ctx.request_id))?,
-                metadata: metadata.clone(),
-            })
-        };
-        let mut events = Vec::with_capacity(decision.chunks.len() + 2);
-        let mut seq = sequence;
         if let Some(created) = &decision.created {
-            seq += 1;
-            events.push(serialize(created, seq)?);
+            writer.add(&mut attempt, &mut folder, created)?;
         }
         // Each chunk is dropped as soon as it is serialized, so the rows are held once more at most.
         for (i, chunk) in decision.chunks.into_iter().enumerate() {
-            events.push(SerializedEvent {
-                aggregate_id: decision.rows_stream.clone(),
-                sequence: i + 1,
-                aggregate_type: FOLDER_ROWS_TYPE.to_owned(),
-                event_type: kaden_domain::folder::FolderRowsEvent::EVENT_TYPE.to_owned(),
-                event_version: "1".to_owned(),
-                payload: serde_json::to_value(&chunk)
-                    .map_err(|_| ApiError::internal(&ctx.request_id))?,
-                metadata: metadata.clone(),
-            });
+            let event = writer.serialize(
+                FOLDER_ROWS_TYPE,
+                &decision.rows_stream,
+                i + 1,
+                kaden_domain::folder::FolderRowsEvent::EVENT_TYPE.to_owned(),
+                "1".to_owned(),
+                &chunk,
+            )?;
+            writer.push(&mut attempt, event);
         }
         if let Some(added) = &decision.added {
-            seq += 1;
-            events.push(serialize(added, seq)?);
+            writer.add(&mut attempt, &mut folder, added)?;
         }
-        match app.store.append(&events).await {
-            Ok(position) => {
-                drop(events);
+        match writer.append(attempt).await? {
+            Some(position) => {
                 if let Some(p) = position {
                     app.engine
                         .wait_for(p, crate::graphql::READ_YOUR_WRITES)
@@ -486,44 +467,12 @@ pub async fn write_rows(
                 }
                 return Ok((decision.outcome, position));
             }
-            Err(PersistenceError::OptimisticLockError) if attempt < ATTEMPTS => {
+            // Another writer came first: decide again (a new folder takes the next number).
+            None => {
                 if matches!(destination, Destination::NewFolder { .. }) {
                     number += 1;
                 }
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt * attempt))).await;
-            }
-            Err(PersistenceError::OptimisticLockError) => return Err(ApiError::conflict()),
-            Err(error) => {
-                tracing::error!(request_id = %ctx.request_id, %error, "import failed in the store; nothing was written");
-                return Err(ApiError::internal(&ctx.request_id));
             }
         }
     }
-    Err(ApiError::conflict())
-}
-
-/// Loads a folder's decision stream (small events only) and its last sequence.
-async fn load_folder(
-    app: &AppState,
-    ctx: &RequestContext,
-    aggregate_id: &str,
-) -> Result<(ListFolder, usize), ApiError> {
-    let events = app
-        .store
-        .get_events::<ListFolder>(aggregate_id)
-        .await
-        .map_err(|error| {
-            tracing::error!(request_id = %ctx.request_id, %error, "cannot load a folder");
-            ApiError::internal(&ctx.request_id)
-        })?;
-    let mut folder = ListFolder::default();
-    let sequence = events.len();
-    for e in events {
-        let event: FolderEvent = serde_json::from_value(e.payload).map_err(|error| {
-            tracing::error!(request_id = %ctx.request_id, %error, "unreadable folder event");
-            ApiError::internal(&ctx.request_id)
-        })?;
-        folder.apply(event);
-    }
-    Ok((folder, sequence))
 }

@@ -14,6 +14,8 @@
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
 //! - `calls`: telephony wired in: the call gate, call events → interaction commands, auto-call.
 //! - `imports`: list import previews and the one-statement import commit (LST-2..4).
+//! - `reactions`: side effects that follow events from the log (a dropped recording's file).
+//! - `service`: application services (use cases and cross-aggregate rules) behind the edge.
 //! - `app`: start-up (replay, follow, snapshots), first run, serve and graceful shutdown.
 //! - `cli`: the command line (`kaden serve`, `migrate`, `admin create`, `bench`).
 //! - `bench`: `kaden bench`, store and subscription benchmarks against raw baselines.
@@ -35,7 +37,9 @@ pub mod graphql;
 pub mod http;
 pub mod imports;
 pub mod metrics;
+pub mod reactions;
 pub mod security;
+pub mod service;
 pub mod store;
 
 pub use app::{App, run};

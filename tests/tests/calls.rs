@@ -275,10 +275,21 @@ async fn answered_call_is_recorded_linked_and_dropped_by_no_answer(kind: StoreKi
     );
     let gone = http.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(gone.status(), 404);
-    let files = std::fs::read_dir(store.dir.join("recordings"))
-        .unwrap()
-        .count();
-    assert_eq!(files, 0, "the dropped recording's file is deleted");
+    // The file is deleted by the reaction that reads RecordingDropped from the log.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let files = std::fs::read_dir(store.dir.join("recordings"))
+            .unwrap()
+            .count();
+        if files == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dropped recording's file is deleted ({files} left)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let history = admin
         .ok(
@@ -474,6 +485,24 @@ async fn the_gate_refuses_and_records(kind: StoreKind) {
         .ok("mutation($i: String!) { saveResult(interactionId: $i, status: \"架電禁止\", memo: \"クレーム\") { status } }", json!({"i": again_id}))
         .await;
     assert_eq!(saved["saveResult"]["status"], "架電禁止");
+    // …in the same append as the saved status: adjacent in the log, one transaction.
+    {
+        use kaden_projections::log::{EventLog, LogPosition};
+        let log = server
+            .app
+            .state
+            .store
+            .read_after(LogPosition::START, 10_000)
+            .await
+            .expect("log");
+        let saved_at = log
+            .iter()
+            .rposition(|e| e.event_type == "ResultSaved" && e.aggregate_id.ends_with(&again_id))
+            .expect("ResultSaved in the log");
+        let next = &log[saved_at + 1];
+        assert_eq!(next.aggregate_type, "DncRegistry", "{next:?}");
+        assert_eq!(next.position.tx, log[saved_at].position.tx);
+    }
     let registered = server.app.state.engine.read(|m| {
         let number = kaden_domain::list::PhoneNumber::from_normalised("0355550003").unwrap();
         kaden_domain::dnc::DncLookup::registration(m.dnc.tenant("default").unwrap(), &number).map(

@@ -39,7 +39,16 @@ async fn err_1_http_rejections_answer_the_documented_json() {
     let store = TestStore::new(StoreKind::Sqlite).await;
     let server = TestServer::start(&store).await;
     use reqwest::Method;
-    let cases: [(Method, &str, Option<&str>, &str, u16, &str); 6] = [
+    // (method, path, content type, body, status, code)
+    type Case = (
+        Method,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        u16,
+        &'static str,
+    );
+    let cases: [Case; 6] = [
         (
             Method::POST,
             "/graphql",

@@ -534,15 +534,11 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
         InteractionCommand::Fail { outcome, .. } => Some(*outcome),
         _ => None,
     };
-    let stored = match &cmd {
-        InteractionCommand::StoreRecording { file, .. } => Some(file.clone()),
-        _ => None,
-    };
     match state.commands.interaction(&call_ref, cmd, &ctx).await {
         Err(e) => {
             tracing::error!(%call_ref, code = e.code.as_str(), message = %e.message, "could not record a call event");
         }
-        Ok(position) => {
+        Ok(_) => {
             // CALL-7: an unanswered auto-call is saved by the system with the status its
             // cause suggests (不通; 現アナ for a not-in-service number).
             if let (Some(o), Some((_, true))) = (failed, info)
@@ -563,40 +559,7 @@ async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
                     tracing::error!(%call_ref, code = e.code.as_str(), "could not save the auto-call as 不通");
                 }
             }
-            if let Some(file) = stored {
-                delete_if_dropped(state, &call_ref, position, &file).await;
-            }
         }
-    }
-}
-
-/// REC-1: once the log says the recording was dropped (status 不通), its file is deleted.
-pub(crate) async fn delete_if_dropped(
-    state: &AppState,
-    call_ref: &str,
-    position: Option<LogPosition>,
-    file: &str,
-) {
-    let Some(calls) = state.calls() else {
-        return;
-    };
-    if let Some(p) = position {
-        let _ = state.engine.wait_for(p, Duration::from_secs(10)).await;
-    }
-    let (tenant, id) = call_ref.split_once(':').unwrap_or((call_ref, ""));
-    let dropped = state.engine.read(|m| {
-        m.interactions
-            .get(tenant, id)
-            .is_some_and(|v| v.recording.is_none())
-    });
-    if !dropped {
-        return;
-    }
-    let path = calls.recordings_dir.join(file);
-    match std::fs::remove_file(&path) {
-        Ok(()) => tracing::info!(%call_ref, "recording dropped (status 不通)"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(%call_ref, error = %e, "could not delete a dropped recording"),
     }
 }
 

@@ -9,22 +9,19 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, SimpleObject};
 use kaden_domain::access::{Access, Capability, check};
 use kaden_domain::folder::parse_customer_id;
-use kaden_domain::interaction::{
-    CallTarget, DialMode, InteractionCommand, interaction_aggregate_id,
-};
+use kaden_domain::interaction::{CallTarget, DialMode};
 use kaden_projections::ReadModels;
 use kaden_projections::campaigns::CampaignView;
 use kaden_projections::folders::FolderView;
 use kaden_projections::interactions::InteractionView;
 
+use super::call_enums::{CallOutcome, CallState, DialMode as DialModeEnum, EndedBy};
 use super::{authorize, position_text, reach, state};
 use crate::app::AppState;
 use crate::calls::{Calls, auto, customer_target, sip_user_name};
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
-
-/// The fixed status that registers the number as do-not-call (CMP-3, DNC-1).
-const DO_NOT_CALL_STATUS: &str = "架電禁止";
+use crate::service;
 
 /// The failure cause of an unanswered call.
 #[derive(SimpleObject, Clone)]
@@ -32,9 +29,7 @@ pub struct CallFailureObject {
     /// SIP status (408 also for the ring time running out).
     pub code: u16,
     pub reason: String,
-    /// NO_ANSWER, BUSY, NOT_IN_SERVICE, REJECTED, NETWORK_ERROR, CANCELLED,
-    /// OPERATOR_UNAVAILABLE, FAX.
-    pub outcome: String,
+    pub outcome: CallOutcome,
     /// Japanese label (話し中…).
     pub label: String,
 }
@@ -64,10 +59,8 @@ pub struct InteractionObject {
     pub caller_number: String,
     pub user_id: u64,
     pub user_name: String,
-    /// LIST or AUTO.
-    pub mode: String,
-    /// NEW, REFUSED, DIALLING, RINGING, TALKING, ENDED, FAILED.
-    pub state: String,
+    pub mode: DialModeEnum,
+    pub state: CallState,
     /// 発信中, 呼出中, 通話中…
     pub state_label: String,
     pub started_at: String,
@@ -78,8 +71,7 @@ pub struct InteractionObject {
     pub operator_connected: bool,
     pub talk_seconds: u64,
     pub talk_ms: u64,
-    /// OPERATOR, CUSTOMER or KADEN.
-    pub ended_by: Option<String>,
+    pub ended_by: Option<EndedBy>,
     pub failure: Option<CallFailureObject>,
     pub refusal: Option<RefusalObject>,
     pub suggested_status: Option<String>,
@@ -88,18 +80,6 @@ pub struct InteractionObject {
     pub saved_at: Option<String>,
     pub recording: Option<RecordingObject>,
     pub recording_error: Option<String>,
-}
-
-fn screaming<T: std::fmt::Debug>(v: T) -> String {
-    let name = format!("{v:?}");
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }
 
 pub(crate) fn interaction_object(
@@ -125,8 +105,8 @@ pub(crate) fn interaction_object(
             .user(tenant, v.target.user_id)
             .map(|u| u.display_name.clone())
             .unwrap_or_default(),
-        mode: screaming(v.target.mode),
-        state: screaming(v.state),
+        mode: v.target.mode.into(),
+        state: v.state.into(),
         state_label: v.state.label().to_string(),
         started_at: local(v.started_at),
         answered_at: v.answered_at.map(local),
@@ -135,11 +115,11 @@ pub(crate) fn interaction_object(
         operator_connected: v.operator_connected,
         talk_seconds: v.talk_seconds,
         talk_ms: v.talk_ms,
-        ended_by: v.ended_by.map(screaming),
+        ended_by: v.ended_by.map(Into::into),
         failure: v.failure.as_ref().map(|f| CallFailureObject {
             code: f.code,
             reason: f.reason.clone(),
-            outcome: screaming(f.outcome),
+            outcome: f.outcome.into(),
             label: f.outcome.label().to_string(),
         }),
         refusal: v.refusal.as_ref().map(|(code, reason)| RefusalObject {
@@ -552,57 +532,15 @@ impl CallMutation {
         let (request, user) = authorize(ctx, Capability::InteractionEdit)?;
         let access = check(user.role, Capability::InteractionEdit)?;
         let app = state(ctx);
-        let tenant = &request.tenant_id;
-        let (statuses, file, target) = app
-            .engine
-            .read(|m| {
-                let v = m.interactions.get(tenant, &interaction_id)?;
-                let c = m.campaigns.get(tenant, &v.target.campaign_id)?;
-                Some((
-                    c.settings
-                        .statuses()
-                        .map(str::to_string)
-                        .collect::<Vec<_>>(),
-                    v.recording.as_ref().map(|r| r.file.clone()),
-                    v.target.clone(),
-                ))
-            })
-            .ok_or_else(|| ApiError::not_found("対応履歴", &interaction_id))?;
-        let do_not_call = status == DO_NOT_CALL_STATUS;
-        let call_ref = interaction_aggregate_id(tenant, &interaction_id);
-        let cmd = InteractionCommand::SaveResult {
-            tenant_id: tenant.clone(),
-            by: Some((user.user_id, access == Access::All)),
+        let save = service::calls::SaveResult {
+            interaction_id: interaction_id.clone(),
             status,
             memo,
-            statuses,
         };
-        let mut position = app.commands.interaction(&call_ref, cmd, request).await?;
-        if do_not_call {
-            // DNC-1: the status registers the number for the interaction's campaign, with its
-            // source; unregistering later never rewrites this status.
-            let number = kaden_domain::list::PhoneNumber::from_normalised(&target.number)
-                .map_err(|e| ApiError::domain(&e))?;
-            let register = kaden_domain::dnc::DncCommand::Register {
-                tenant_id: tenant.clone(),
-                numbers: vec![number],
-                scope: kaden_domain::dnc::DncScope::Campaigns(
-                    std::iter::once(target.campaign_id.clone()).collect(),
-                ),
-                source: kaden_domain::dnc::DncSource {
-                    customer_id: Some(target.customer_id.clone()),
-                    interaction_id: Some(interaction_id.clone()),
-                    csv: false,
-                },
-            };
-            if let Some(p) = app.commands.dnc(tenant, register, request).await? {
-                position = Some(p);
-            }
-        }
+        let position =
+            service::calls::save_result(&app.engine, &app.commands, request, user, access, save)
+                .await?;
         reach(ctx, position).await?;
-        if let Some(file) = file {
-            crate::calls::delete_if_dropped(app, &call_ref, position, &file).await;
-        }
         Ok(visible_interaction(ctx, &interaction_id)?)
     }
 

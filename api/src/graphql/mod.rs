@@ -4,6 +4,7 @@
 //! [`authorize`]; errors carry `extensions.code` (see [`crate::error::ApiError`]).
 
 mod access_log;
+mod call_enums;
 mod calls;
 mod campaign;
 mod codes;

@@ -14,11 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use cqrs_es::Aggregate;
 use cqrs_es::persist::{
-    PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent,
-    SerializedSnapshot,
+    PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
-use cqrs_es::{Aggregate, CqrsFramework};
 use kaden_projections::log::{EventLog, LogError, LogPosition, RawEvent};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -87,9 +86,6 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
-/// cqrs-es over our store.
-pub type Cqrs<A> = CqrsFramework<A, PersistedEventStore<Store, A>>;
-
 impl Store {
     /// Opens (creating the SQLite file if needed) and migrates the store.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
@@ -115,15 +111,6 @@ impl Store {
             Backend::Postgres(_) => "postgres",
             Backend::Sqlite(_) => "sqlite",
         }
-    }
-
-    /// A cqrs-es framework for aggregate `A` writing to this store.
-    pub fn cqrs<A: Aggregate<Services = ()>>(&self) -> Cqrs<A> {
-        CqrsFramework::new(
-            PersistedEventStore::new_event_store(self.clone()),
-            vec![],
-            (),
-        )
     }
 
     /// Events appended through this process since it started.

@@ -2,10 +2,9 @@
 //! returned so callers can read their own writes.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use chrono::Utc;
-use cqrs_es::{Aggregate, AggregateError};
+use cqrs_es::Aggregate;
 use kaden_domain::access::Role;
 use kaden_domain::campaign::Campaign;
 use kaden_domain::dnc::DncRegistry;
@@ -18,7 +17,10 @@ use kaden_domain::tenant::Tenant;
 use kaden_projections::log::LogPosition;
 
 use crate::error::ApiError;
-use crate::store::{Cqrs, Store, capture_position};
+use crate::store::Store;
+
+mod write;
+pub use write::{ATTEMPTS, Attempt, Loaded, Writer};
 
 /// The authenticated user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,29 +90,22 @@ pub fn new_request_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// Every aggregate's command entry point.
+/// Every aggregate's command entry point (one decision on one aggregate; see [`write`] for
+/// decisions over several aggregates in one append).
 pub struct Commands {
-    campaign: Cqrs<Campaign>,
-    tenant: Cqrs<Tenant>,
-    session: Cqrs<Session>,
-    folder: Cqrs<ListFolder>,
-    dnc: Cqrs<DncRegistry>,
-    interaction: Cqrs<Interaction>,
+    store: Store,
 }
-
-/// Attempts for a command whose aggregate was changed concurrently.
-const ATTEMPTS: u32 = 5;
 
 impl Commands {
     pub fn new(store: &Store) -> Self {
         Self {
-            campaign: store.cqrs(),
-            tenant: store.cqrs(),
-            session: store.cqrs(),
-            folder: store.cqrs(),
-            dnc: store.cqrs(),
-            interaction: store.cqrs(),
+            store: store.clone(),
         }
+    }
+
+    /// A writer for decisions of this request (see [`Writer`]).
+    pub fn writer(&self, ctx: &RequestContext) -> Result<Writer<'_>, ApiError> {
+        Writer::new(&self.store, ctx)
     }
 
     pub async fn campaign(
@@ -119,7 +114,7 @@ impl Commands {
         cmd: <Campaign as Aggregate>::Command,
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.campaign, id, cmd, ctx).await
+        self.execute::<Campaign>(id, cmd, ctx).await
     }
 
     pub async fn tenant(
@@ -128,7 +123,7 @@ impl Commands {
         cmd: <Tenant as Aggregate>::Command,
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.tenant, id, cmd, ctx).await
+        self.execute::<Tenant>(id, cmd, ctx).await
     }
 
     pub async fn session(
@@ -137,7 +132,7 @@ impl Commands {
         cmd: <Session as Aggregate>::Command,
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.session, id, cmd, ctx).await
+        self.execute::<Session>(id, cmd, ctx).await
     }
 
     /// A list folder's small commands (imports go through `crate::imports`).
@@ -147,7 +142,7 @@ impl Commands {
         cmd: <ListFolder as Aggregate>::Command,
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.folder, id, cmd, ctx).await
+        self.execute::<ListFolder>(id, cmd, ctx).await
     }
 
     /// The tenant's do-not-call registry (aggregate id = tenant id).
@@ -157,11 +152,9 @@ impl Commands {
         cmd: <DncRegistry as Aggregate>::Command,
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.dnc, id, cmd, ctx).await
+        self.execute::<DncRegistry>(id, cmd, ctx).await
     }
-}
 
-impl Commands {
     /// One interaction (call) of a tenant (aggregate id `"{tenant}:{interaction id}"`).
     pub async fn interaction(
         &self,
@@ -169,39 +162,32 @@ impl Commands {
         cmd: <Interaction as Aggregate>::Command,
         ctx: &RequestContext,
     ) -> Result<Option<LogPosition>, ApiError> {
-        execute(&self.interaction, id, cmd, ctx).await
+        self.execute::<Interaction>(id, cmd, ctx).await
     }
-}
 
-/// Runs one command; retries (with a short growing pause) when another writer changed the
-/// aggregate first; returns where its events landed in the log (`None`: nothing to write).
-async fn execute<A>(
-    cqrs: &Cqrs<A>,
-    id: &str,
-    cmd: A::Command,
-    ctx: &RequestContext,
-) -> Result<Option<LogPosition>, ApiError>
-where
-    A: Aggregate<Services = ()>,
-    A::Command: Clone,
-    A::Error: DomainError,
-{
-    let metadata = ctx.metadata().to_map();
-    for attempt in 1..=ATTEMPTS {
-        let (result, position) =
-            capture_position(cqrs.execute_with_metadata(id, cmd.clone(), metadata.clone())).await;
-        match result {
-            Ok(()) => return Ok(position),
-            Err(AggregateError::UserError(e)) => return Err(ApiError::domain(&e)),
-            Err(AggregateError::AggregateConflict) if attempt < ATTEMPTS => {
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt * attempt))).await;
-            }
-            Err(AggregateError::AggregateConflict) => return Err(ApiError::conflict()),
-            Err(error) => {
-                tracing::error!(request_id = %ctx.request_id, aggregate = A::TYPE, %id, %error, "command failed in the store");
-                return Err(ApiError::internal(&ctx.request_id));
+    /// Runs one command on one aggregate through the write path; returns where its events
+    /// landed in the log (`None`: nothing to write).
+    async fn execute<A>(
+        &self,
+        id: &str,
+        cmd: A::Command,
+        ctx: &RequestContext,
+    ) -> Result<Option<LogPosition>, ApiError>
+    where
+        A: Aggregate<Services = ()>,
+        A::Command: Clone,
+        A::Error: DomainError,
+    {
+        let writer = self.writer(ctx)?;
+        loop {
+            let mut attempt = writer.attempt();
+            let mut loaded = writer.load::<A>(id).await?;
+            writer
+                .decide(&mut attempt, &mut loaded, cmd.clone())
+                .await?;
+            if let Some(position) = writer.append(attempt).await? {
+                return Ok(position);
             }
         }
     }
-    Err(ApiError::conflict())
 }
