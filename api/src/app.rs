@@ -1,13 +1,12 @@
 //! The composition root: opens the store, rebuilds the read models, follows the log, builds the
 //! GraphQL schema, and serves HTTP until shut down.
 
-use kaden_domain::error::ErrorCode;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kaden_domain::access::Role;
+use kaden_domain::error::ErrorCode;
 use kaden_domain::tenant::TenantCommand;
 use kaden_projections::ReadModels;
 use kaden_projections::engine::Engine;
@@ -21,32 +20,11 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::graphql::{KadenSchema, build_schema};
 use crate::metrics::Metrics;
+use crate::state::{AppState, Parts, SNAPSHOT_NAME};
 use crate::store::{Store, StoreError};
 
-/// Name of the read-model snapshot row.
-const SNAPSHOT_NAME: &str = "read_models";
 /// How often a changed read-model snapshot is saved.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
-
-/// Everything a request handler needs.
-pub struct AppState {
-    pub settings: Settings,
-    pub store: Store,
-    pub engine: Arc<Engine>,
-    pub commands: Commands,
-    pub metrics: Metrics,
-    pub login_limiter: LoginLimiter,
-    /// List import previews waiting for their commit (LST-2).
-    pub previews: crate::imports::Previews,
-    /// The access-log batcher (AUD-1).
-    pub access: crate::audit::AccessRecorder,
-    /// Last activity per session on this node (SEC-1 idle logout).
-    pub activity: crate::security::Activity,
-    /// Telephony (None when the server runs without it).
-    calls: Option<Arc<crate::calls::Calls>>,
-    stop: watch::Sender<bool>,
-    closing: watch::Sender<bool>,
-}
 
 /// A started Kaden: state plus schema, cheap to clone.
 #[derive(Clone)]
@@ -102,7 +80,7 @@ impl App {
             }
             None => (None, None),
         };
-        let state = Arc::new(AppState {
+        let state = Arc::new(AppState::new(Parts {
             calls,
             commands: Commands::new(&store),
             settings,
@@ -114,8 +92,7 @@ impl App {
             access,
             activity: crate::security::Activity::new(),
             stop,
-            closing: watch::channel(false).0,
-        });
+        }));
         if let (Some(calls), Some(events)) = (state.calls(), call_events) {
             calls.run_pump(Arc::clone(&state), events);
         }
@@ -131,7 +108,7 @@ impl App {
             calls.shutdown().await;
         }
         self.state.access.close().await;
-        self.state.stop.send_replace(true);
+        self.state.stop();
         if let Err(error) = self.state.save_snapshot().await {
             tracing::warn!(%error, "could not save the read-model snapshot at shutdown");
         }
@@ -148,39 +125,6 @@ impl App {
         let password = one_time_password();
         create_manager(&self.state, &tenant, "admin", &password).await?;
         Ok(Some(("admin".to_string(), password)))
-    }
-}
-
-impl AppState {
-    /// Telephony, when this server runs it.
-    pub fn calls(&self) -> Option<Arc<crate::calls::Calls>> {
-        self.calls.clone()
-    }
-
-    /// Resolves once the server starts shutting down (subscriptions and WebSockets end then).
-    pub fn closing(&self) -> impl Future<Output = ()> + Send + use<> {
-        stopped(self.closing.subscribe())
-    }
-
-    /// Starts the shutdown: long-lived connections end; requests in flight finish.
-    pub fn begin_closing(&self) {
-        self.closing.send_replace(true);
-    }
-
-    pub async fn save_snapshot(&self) -> Result<(), StoreError> {
-        let (position, models) = self.engine.snapshot();
-        if position == LogPosition::START {
-            return Ok(());
-        }
-        let payload = serde_json::to_string(&models)?;
-        self.store
-            .save_projection_snapshot(
-                SNAPSHOT_NAME,
-                ReadModels::SCHEMA_VERSION,
-                position,
-                &payload,
-            )
-            .await
     }
 }
 
@@ -221,7 +165,7 @@ pub async fn create_manager(
     Ok(position)
 }
 
-async fn stopped(mut rx: watch::Receiver<bool>) {
+pub(crate) async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 

@@ -4,8 +4,6 @@
 //! and outcomes it records, and the auditors' tools behind `kaden audit export` and
 //! `kaden audit verify`, which read the stored rows themselves (not the read models).
 
-use kaden_domain::error::ErrorCode;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -18,13 +16,14 @@ use cqrs_es::persist::{PersistenceError, SerializedEvent};
 use kaden_domain::access::audit_chain::{self, ChainHead, hash_from_hex};
 use kaden_domain::access::{AccessEntry, BreakReason, ChainBreak, Outcome};
 use kaden_domain::access_log::{AccessDraft, AccessLog, AccessLogEvent};
+use kaden_domain::error::ErrorCode;
 use kaden_projections::log::LogPosition;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::app::AppState;
 use crate::commands::RequestContext;
+use crate::state::AppState;
 use crate::store::{Backend, Store, StoreError};
 
 /// Most entries written by one command.

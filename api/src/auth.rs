@@ -1,8 +1,6 @@
 //! Passwords (argon2id), session tokens, CSRF tokens, login throttling (by address, and per user
 //! after repeated failures), and login itself, which records its outcome in the access log.
 
-use kaden_domain::error::ErrorCode;
-
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -11,6 +9,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use kaden_domain::access::Outcome;
+use kaden_domain::error::ErrorCode;
 use kaden_domain::session::{LoginRefusal, SessionCommand};
 use kaden_projections::directory::UserView;
 use kaden_projections::log::LogPosition;
@@ -18,9 +17,9 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// argon2id with 19 MiB, 2 passes, 1 lane (the OWASP minimum).
 fn argon2() -> Argon2<'static> {

@@ -1,10 +1,9 @@
 //! The one error type at the edge: a stable `code` and a message that says how to fix it.
 //! Domain errors, permission refusals and store failures are mapped here once.
 
-use kaden_domain::error::ErrorCode;
-
 use kaden_domain::access::Forbidden;
 use kaden_domain::error::DomainError;
+use kaden_domain::error::ErrorCode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

@@ -26,9 +26,9 @@ use kaden_projections::ReadModels;
 use kaden_projections::log::LogPosition;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::commands::RequestContext;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// How long a preview can be committed.
 pub const PREVIEW_TTL: Duration = Duration::from_secs(30 * 60);

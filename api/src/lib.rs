@@ -16,6 +16,7 @@
 //! - `imports`: list import previews and the one-statement import commit (LST-2..4).
 //! - `reactions`: side effects that follow events from the log (a dropped recording's file).
 //! - `service`: application services (use cases and cross-aggregate rules) behind the edge.
+//! - `state`: `AppState`, what the edge reaches (built only by `app`).
 //! - `app`: start-up (replay, follow, snapshots), first run, serve and graceful shutdown.
 //! - `cli`: the command line (`kaden serve`, `migrate`, `admin create`, `bench`).
 //! - `bench`: `kaden bench`, store and subscription benchmarks against raw baselines.
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod reactions;
 pub mod security;
 pub mod service;
+pub mod state;
 pub mod store;
 
 pub use app::{App, run};

@@ -4,21 +4,21 @@
 //! password is too old, or was reset by a manager, may only change it). Also runs a GraphQL
 //! request through these checks and records it in the access log (AUD-1).
 
-use kaden_domain::error::ErrorCode;
-
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use kaden_domain::access::{Outcome, PasswordExpired};
+use kaden_domain::error::ErrorCode;
 use kaden_domain::session::{SessionCommand, SessionEndReason};
 use kaden_projections::directory::UserView;
 
-use crate::app::{App, AppState};
+use crate::app::App;
 use crate::audit;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Last activity of each session seen by this node.
 pub struct Activity {

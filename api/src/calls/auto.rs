@@ -3,20 +3,19 @@
 //! the pump, and the next customer is dialled; a customer whose call is refused (DNC…) is
 //! passed over with the reason (CALL-2a); a connected call stops the run.
 
-use kaden_domain::error::ErrorCode;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kaden_domain::error::ErrorCode;
 use kaden_domain::interaction::DialMode;
 use kaden_telephony::dialer::auto::{self, AutoStop, NextCustomer, RingTime};
 use kaden_telephony::dialer::{CallRequest, Refusal};
 
 use super::gate::{refusal_code, refusal_message};
 use super::{Calls, customer_target};
-use crate::app::AppState;
 use crate::commands::RequestContext;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A customer the run passed over, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

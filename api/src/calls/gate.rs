@@ -2,12 +2,11 @@
 //! `CallGate` with the read models (DNC-5, CMP-2, CMP-6, CALL-9, MON-3 per tenant), and
 //! [`SipUsers`] hands the registrar the HA1 of users' SIP passwords.
 
-use kaden_domain::error::ErrorCode;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kaden_domain::dnc::{DialPermission, DialPurpose, DncScope, dial_permission};
+use kaden_domain::error::ErrorCode;
 use kaden_domain::list::PhoneNumber;
 use kaden_projections::engine::Engine;
 use kaden_telephony::auth::Algorithm;

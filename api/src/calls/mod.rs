@@ -32,9 +32,9 @@ use kaden_telephony::dialer::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::app::AppState;
 use crate::commands::RequestContext;
 use crate::error::ApiError;
+use crate::state::AppState;
 use gate::{ApiGate, SipUsers, call_tenant, refusal_code, refusal_message};
 
 /// Where customer calls go when a real trunk is configured.

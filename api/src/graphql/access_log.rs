@@ -1,10 +1,9 @@
 //! The access log (AUD-1): search by user, period, operation, address and outcome, newest
 //! first, with cursor pagination. MGR only (`access_log_view`).
 
-use kaden_domain::error::ErrorCode;
-
 use async_graphql::{Context, Object, Result, SimpleObject};
 use kaden_domain::access::Capability;
+use kaden_domain::error::ErrorCode;
 use kaden_projections::access_log::AccessView;
 
 use super::{authorize, local_time, state};

@@ -2,12 +2,11 @@
 //! telephony gate), hang-up and hold, saving the result (CALL-6), auto-call (CALL-7), the
 //! interactions read model, and `callChanged` for the call-state area.
 
-use kaden_domain::error::ErrorCode;
-
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use kaden_domain::access::{Access, Capability, check};
+use kaden_domain::error::ErrorCode;
 use kaden_domain::folder::parse_customer_id;
 use kaden_domain::interaction::{CallTarget, DialMode};
 use kaden_projections::ReadModels;
@@ -17,11 +16,11 @@ use kaden_projections::interactions::InteractionView;
 
 use super::call_enums::{CallOutcome, CallState, DialMode as DialModeEnum, EndedBy};
 use super::{authorize, position_text, reach, state};
-use crate::app::AppState;
 use crate::calls::{Calls, auto, customer_target, sip_user_name};
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 use crate::service;
+use crate::state::AppState;
 
 /// The failure cause of an unanswered call.
 #[derive(SimpleObject, Clone)]

@@ -1,7 +1,5 @@
 //! Campaigns (案件): queries, mutations and the change subscription.
 
-use kaden_domain::error::ErrorCode;
-
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Subscription};
 use futures::Stream;
 use kaden_domain::access::Capability;
@@ -9,6 +7,7 @@ use kaden_domain::campaign::settings::{
     Attribute, AttributeKind, AttributeTarget, FIXED_STATUSES, ReportSettings,
 };
 use kaden_domain::campaign::{CampaignCommand, CampaignError};
+use kaden_domain::error::ErrorCode;
 use kaden_projections::Change;
 use kaden_projections::campaigns::CampaignView;
 

@@ -1,10 +1,9 @@
 //! List folders and customers (SPEC LST-1, LST-2c/d, LST-5..9): queries, mutations. File
 //! uploads and exports are plain HTTP (`crate::http::import`, `crate::http::export`).
 
-use kaden_domain::error::ErrorCode;
-
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use kaden_domain::access::Capability;
+use kaden_domain::error::ErrorCode;
 use kaden_domain::folder::{
     AddSource, FolderCommand, FolderError, customer_id, folder_aggregate_id, parse_customer_id,
 };
@@ -390,7 +389,7 @@ fn read_customer(
 /// Rows typed in by hand, under the same rules as a file: the campaign must be ready for
 /// imports (CMP-2) and its status and attribute names are reserved (CMP-5).
 fn manual_rows(
-    app: &crate::app::AppState,
+    app: &crate::state::AppState,
     tenant: &str,
     campaign_id: &str,
     columns: &[String],

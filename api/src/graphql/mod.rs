@@ -22,9 +22,9 @@ use chrono::{DateTime, Utc};
 use kaden_domain::access::{Capability, check};
 use kaden_projections::log::LogPosition;
 
-use crate::app::AppState;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub use calls::may_see as may_see_interaction;
 pub use campaign::CampaignObject;

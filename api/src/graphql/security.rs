@@ -1,9 +1,8 @@
 //! The tenant's security settings (SEC-1..3, password policy): MGR only (`security_settings`).
 
-use kaden_domain::error::ErrorCode;
-
 use async_graphql::{Context, MaybeUndefined, Object, Result, SimpleObject};
 use kaden_domain::access::{Capability, IpAllowList, SecuritySettings};
+use kaden_domain::error::ErrorCode;
 use kaden_domain::tenant::TenantCommand;
 
 use super::{authorize, position_text, reach, state};

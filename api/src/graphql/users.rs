@@ -3,10 +3,9 @@
 //! BIZ and BY users only and deletes no one; the tenant aggregate decides that, the permission
 //! table (`user_manage`, `user_delete`) is checked first.
 
-use kaden_domain::error::ErrorCode;
-
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use kaden_domain::access::{Access, Capability, Role, check};
+use kaden_domain::error::ErrorCode;
 use kaden_domain::tenant::TenantCommand;
 use kaden_projections::directory::UserView;
 

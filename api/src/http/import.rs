@@ -4,8 +4,6 @@
 //! request is refused as soon as it passes the limit, never buffered whole first). Answers and
 //! errors are JSON; errors carry `code` and a message in Japanese then English.
 
-use kaden_domain::error::ErrorCode;
-
 use std::sync::Arc;
 
 use axum::Json;
@@ -15,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use kaden_domain::access::Capability;
 use kaden_domain::dnc::{DncCommand, DncScope, DncSource};
 use kaden_domain::error::DomainError;
+use kaden_domain::error::ErrorCode;
 use kaden_domain::list::parse_dnc_file;
 use serde::Deserialize;
 use serde_json::json;

@@ -2,8 +2,6 @@
 //! readiness and metrics; authenticates each request from a bearer token or a session cookie
 //! (with a CSRF header) and resolves the tenant from the Host header.
 
-use kaden_domain::error::ErrorCode;
-
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -16,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use kaden_domain::error::ErrorCode;
 use kaden_projections::log::LogPosition;
 
 use crate::app::App;

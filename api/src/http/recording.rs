@@ -2,12 +2,11 @@
 //! (single byte ranges, so the audio element can seek) or download. Who may fetch it is the
 //! interaction-history scope of USR-6 (all / own / permitted folders).
 
-use kaden_domain::error::ErrorCode;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kaden_domain::access::{Capability, Outcome, check};
+use kaden_domain::error::ErrorCode;
 
 use super::guard::{Checked, file_route, refusal};
 use crate::app::App;

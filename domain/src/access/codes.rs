@@ -1,9 +1,8 @@
 //! Stable error codes for every refusal in this module ([`DomainError`], SPEC ERR-1). The api
 //! crate puts the code in `extensions.code`; the message is the error's `Display`.
 
-use crate::error::ErrorCode;
-
 use crate::error::DomainError;
+use crate::error::ErrorCode;
 
 use super::audit_chain::{BadHashHex, ChainBreak};
 use super::ip_allow::{AddressNotAllowed, IpAllowError, IpRangeError};

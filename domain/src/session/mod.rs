@@ -5,13 +5,12 @@
 //! Password checking happens before the command (argon2 is the api's work); the session records
 //! the outcome.
 
-use crate::error::ErrorCode;
-
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::error::ErrorCode;
 use crate::metadata::TenantId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
