@@ -45,7 +45,7 @@ struct Shared {
     ep: Endpoint,
     config: UaConfig,
     dialogs: Mutex<HashMap<DialogKey, mpsc::UnboundedSender<DialogInput>>>,
-    /// Incoming INVITEs not yet answered, by branch, for CANCEL.
+    /// Incoming INVITEs not yet answered, by [`pending_key`], for CANCEL.
     pending: Mutex<HashMap<String, (Responder, oneshot::Sender<()>)>>,
     registrar: Option<Arc<Registrar>>,
 }
@@ -206,7 +206,7 @@ impl IncomingCall {
 
     /// Refuse with a final status (486, 404, 488…). A Warning carries the reason text.
     pub fn reject(self, code: u16, reason: &str, warning: Option<&str>) {
-        self.ua.forget_pending(&self.request);
+        self.ua.forget_pending(&self.request, self.source);
         let mut r = Message::response_to(&self.request, code, reason);
         if let Some(w) = warning {
             r.push("Warning", format!("399 kaden \"{}\"", w.replace('"', "'")));
@@ -221,7 +221,7 @@ impl IncomingCall {
 
     /// Answer 200 with `sdp`; the leg is live once the ACK arrives (or after the ACK wait).
     pub fn answer(self, sdp: Vec<u8>) -> Option<CallLeg> {
-        self.ua.forget_pending(&self.request);
+        self.ua.forget_pending(&self.request, self.source);
         let contact = self.ua.contact("kaden");
         let dialog = Dialog::from_uas(&self.request, &self.tx.local_tag, self.source, &contact)?;
         let mut ok = Message::response_to(&self.request, 200, "OK");
@@ -239,6 +239,15 @@ impl IncomingCall {
         });
         Some(self.ua.spawn_leg(dialog, sdp, 0, ev_tx, ev_rx))
     }
+}
+
+/// The INVITE a CANCEL refers to: same branch and sent-by (RFC 3261 9.2), same source.
+fn pending_key(req: &Message, source: SocketAddr) -> Option<String> {
+    Some(format!(
+        "{} {} {source}",
+        req.branch()?,
+        req.sent_by().unwrap_or_default()
+    ))
 }
 
 async fn sleep_opt(at: Option<tokio::time::Instant>) {
@@ -296,9 +305,9 @@ impl UserAgent {
         move |b: &str| ep.via(b)
     }
 
-    fn forget_pending(&self, req: &Message) {
-        if let Some(b) = req.branch() {
-            self.shared.pending.lock().unwrap().remove(b);
+    fn forget_pending(&self, req: &Message, source: SocketAddr) {
+        if let Some(k) = pending_key(req, source) {
+            self.shared.pending.lock().unwrap().remove(&k);
         }
     }
 
@@ -325,12 +334,12 @@ impl UserAgent {
                 match method {
                     Method::Invite => {
                         let (ctx, crx) = oneshot::channel();
-                        if let Some(b) = req.branch() {
+                        if let Some(k) = pending_key(req, stx.source) {
                             self.shared
                                 .pending
                                 .lock()
                                 .unwrap()
-                                .insert(b.to_string(), (stx.responder(), ctx));
+                                .insert(k, (stx.responder(), ctx));
                         }
                         let call = IncomingCall {
                             request: stx.request.clone(),
@@ -348,14 +357,18 @@ impl UserAgent {
                         }
                     }
                     Method::Cancel => {
-                        let pending = req
-                            .branch()
-                            .and_then(|b| self.shared.pending.lock().unwrap().remove(b));
+                        let pending = pending_key(req, stx.source)
+                            .and_then(|k| self.shared.pending.lock().unwrap().remove(&k));
                         match pending {
                             Some((responder, notify)) => {
                                 stx.reply(200, "OK");
                                 responder.reply(487, "Request Terminated");
                                 let _ = notify.send(());
+                            }
+                            // RFC 3261 9.2: the INVITE was already answered finally; the
+                            // CANCEL has no effect but is acknowledged.
+                            None if self.shared.ep.has_invite_transaction(req, stx.source) => {
+                                stx.reply(200, "OK");
                             }
                             None => stx.reply(481, "Call/Transaction Does Not Exist"),
                         }

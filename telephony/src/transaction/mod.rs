@@ -146,6 +146,17 @@ fn key(branch: &str, method: &Method) -> String {
     format!("{branch} {m}")
 }
 
+/// The key of a server transaction (RFC 3261 17.2.3): the top Via's branch AND sent-by, the
+/// method (ACK counts as INVITE), and — stricter than the RFC — the address the request came
+/// from. So another client reusing a branch, or replaying a captured request from elsewhere,
+/// starts its own transaction and gets its own answer instead of the first one's.
+pub fn server_key(msg: &Message, from: SocketAddr) -> Option<String> {
+    let branch = msg.branch()?;
+    let method = msg.method()?;
+    let sent_by = msg.sent_by().unwrap_or_default();
+    Some(format!("{} {sent_by} {from}", key(branch, method)))
+}
+
 /// A fresh RFC 3261 branch (magic cookie + 64 random bits).
 pub fn new_branch() -> String {
     format!("z9hG4bK{:016x}", rand::random::<u64>())
@@ -316,7 +327,7 @@ impl Endpoint {
                 }
             }
             Some(method) => {
-                let k = key(&branch, &method);
+                let k = server_key(&msg, from).unwrap_or_else(|| key(&branch, &method));
                 let sender = self.shared.server.lock().unwrap().get(&k).cloned();
                 if let Some(s) = sender
                     && s.send(msg.clone()).is_ok()
@@ -387,6 +398,17 @@ impl Endpoint {
     }
     pub(crate) fn unregister_accepted(&self, k: &str) {
         self.shared.accepted.lock().unwrap().remove(k);
+    }
+
+    /// Whether the INVITE server transaction a CANCEL (or ACK) from `from` refers to still
+    /// exists (RFC 3261 9.2: a CANCEL for an answered INVITE gets 200, an unknown one 481).
+    pub fn has_invite_transaction(&self, msg: &Message, from: SocketAddr) -> bool {
+        let Some(branch) = msg.branch() else {
+            return false;
+        };
+        let sent_by = msg.sent_by().unwrap_or_default();
+        let k = format!("{} {sent_by} {from}", key(branch, &Method::Invite));
+        self.shared.server.lock().unwrap().contains_key(&k)
     }
 
     /// Number of live transactions (client, server) — for tests and metrics.

@@ -517,6 +517,26 @@ impl Message {
         self.get("Via")
     }
 
+    /// The sent-by of the top Via (`host:port`, lower case, port 5060 when absent): with the
+    /// branch it identifies a server transaction (RFC 3261 17.2.3).
+    pub fn sent_by(&self) -> Option<String> {
+        let via = self.top_via()?;
+        let (_, rest) = via.trim().split_once(char::is_whitespace)?;
+        let hostport = rest.split(';').next()?.trim().to_ascii_lowercase();
+        if hostport.is_empty() {
+            return None;
+        }
+        let has_port = match hostport.rsplit_once(':') {
+            Some((h, p)) => (!h.contains('[') || h.ends_with(']')) && p.parse::<u16>().is_ok(),
+            None => false,
+        };
+        Some(if has_port {
+            hostport
+        } else {
+            format!("{hostport}:5060")
+        })
+    }
+
     /// Branch parameter of the top Via.
     pub fn branch(&self) -> Option<&str> {
         param(self.top_via()?, "branch")
@@ -789,6 +809,18 @@ Contact: \"A, B\" <sip:a@10.0.0.1>;+sip.instance=\"<urn:uuid:1,2>\", <sip:a@10.0
         ] {
             assert!(Message::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tel_17_8_sent_by_defaults_the_port_and_ignores_case() {
+        let mut m = Message::parse(INVITE.as_bytes()).unwrap();
+        assert_eq!(m.sent_by().as_deref(), Some("127.0.0.1:5070"));
+        m.set("Via", "SIP/2.0/UDP Host.Example ;branch=z9hG4bKx");
+        assert_eq!(m.sent_by().as_deref(), Some("host.example:5060"));
+        m.set("Via", "SIP/2.0/UDP [::1]:5062;branch=z9hG4bKx");
+        assert_eq!(m.sent_by().as_deref(), Some("[::1]:5062"));
+        m.set("Via", "SIP/2.0/UDP [::1];branch=z9hG4bKx");
+        assert_eq!(m.sent_by().as_deref(), Some("[::1]:5060"));
     }
 
     #[test]
