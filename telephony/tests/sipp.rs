@@ -360,3 +360,78 @@ async fn tel_17_1_replayed_register_from_another_port_is_refused_and_calls_ring_
 fn find_bytes(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Registers a sipp phone from `port` and waits for its binding.
+async fn register_sipp_phone(k: &Kaden, port: u16) {
+    let reg = Sipp::start(
+        "phone_register.xml",
+        port,
+        &[
+            k.cc.sip_addr().to_string(),
+            "-s".into(),
+            "op1".into(),
+            "-au".into(),
+            "op1".into(),
+            "-ap".into(),
+            "pw".into(),
+        ],
+    );
+    reg.success(Duration::from_secs(10)).await;
+    assert_eq!(k.cc.registrar().lookup("op1").len(), 1);
+}
+
+/// Hang up `call_ref` and expect its Failed(Cancelled) within a second, the line and the
+/// call freed.
+async fn hang_up_frees_at_once(k: &mut Kaden, call_ref: &str) {
+    let started = tokio::time::Instant::now();
+    assert!(k.cc.hang_up(call_ref));
+    let events = tokio::time::timeout(Duration::from_secs(1), call_events(k))
+        .await
+        .expect("the call ends within a second of the hang-up");
+    let (code, _, outcome) = failed(&events).expect("a Failed event");
+    assert_eq!((code, outcome), (487, Outcome::Cancelled), "{events:?}");
+    // The task frees the line right after its last event.
+    while k.cc.lines().in_use() > 0 || k.cc.active_calls() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "line still held"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Issue 17 item 5: hanging up while the operator's phone rings CANCELs it at once (sipp checks
+/// the CANCEL, answers 200 and 487) and the only licensed line is free for the next call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tel_17_5_hang_up_while_the_phone_rings_cancels_it_and_the_next_call_gets_the_line() {
+    let mut k = kaden_with("127.0.0.1:9".parse().unwrap(), None, Timers::default(), 1);
+    let port = free_port();
+    register_sipp_phone(&k, port).await;
+    let phone = Sipp::start("phone_ring_cancel.xml", port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    k.cc.place_call(request("ringing")).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hang_up_frees_at_once(&mut k, "ringing").await;
+    phone.success(Duration::from_secs(10)).await;
+    let next = k.cc.place_call(request("next"));
+    assert!(next.is_ok(), "{next:?}");
+    hang_up_frees_at_once(&mut k, "next").await;
+}
+
+/// Issue 17 item 5: a phone that takes the INVITE and sends nothing back (no 100 either, so
+/// RFC 3261 9.1 allows no CANCEL yet) no longer holds the line and the operator for timer B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tel_17_5_hang_up_while_a_silent_phone_is_dialled_frees_the_line_at_once() {
+    let mut k = kaden_with("127.0.0.1:9".parse().unwrap(), None, Timers::default(), 1);
+    let port = free_port();
+    register_sipp_phone(&k, port).await;
+    let phone = Sipp::start("phone_silent.xml", port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    k.cc.place_call(request("silent-phone")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hang_up_frees_at_once(&mut k, "silent-phone").await;
+    let next = k.cc.place_call(request("right-after"));
+    assert!(next.is_ok(), "{next:?}");
+    hang_up_frees_at_once(&mut k, "right-after").await;
+    phone.success(Duration::from_secs(10)).await;
+}

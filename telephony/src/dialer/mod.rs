@@ -417,6 +417,13 @@ impl Call {
     }
 
     /// Wait for an outgoing INVITE's answer, with a ring limit and the api's hang-up.
+    ///
+    /// A hang-up (or the operator hanging up while the customer rings, or the ring limit)
+    /// CANCELs the INVITE and returns at once (issue 17 item 5): the line and the operator are
+    /// free now, not when the far end gets round to answering the CANCEL — a phone that never
+    /// sent even a 100 would otherwise hold both for timer B (32 s). The user agent finishes the
+    /// INVITE on its own: it sends the CANCEL as soon as a provisional arrives (RFC 3261 9.1)
+    /// and ACKs and hangs up an answer that crosses it.
     async fn ring(
         &mut self,
         out: &mut OutgoingCall,
@@ -426,18 +433,14 @@ impl Call {
         mut operator: Option<&mut CallLeg>,
     ) -> Ring {
         let deadline = Instant::now() + limit;
-        let mut timed_out = false;
-        let mut hung_up = false;
-        let mut operator_gone = false;
         let mut rang = false;
         loop {
             tokio::select! {
                 // The operator hanging up while the customer rings cancels the customer.
-                e = async { match operator.as_mut() { Some(l) => l.event().await, None => std::future::pending().await } }, if !operator_gone => {
+                e = async { match operator.as_mut() { Some(l) => l.event().await, None => std::future::pending().await } } => {
                     if matches!(e, Some(LegEvent::RemoteBye) | Some(LegEvent::AckTimeout) | None) {
-                        operator_gone = true;
-                        hung_up = true;
                         out.cancel();
+                        return Ring::OperatorGone(487, "operator hung up while ringing".into());
                     }
                 }
                 p = out.next() => match p {
@@ -455,38 +458,25 @@ impl Call {
                             }
                         }
                     }
-                    Some(Progress::Answered { leg, sdp }) => {
-                        if operator_gone {
-                            leg.bye().await;
-                            return Ring::OperatorGone(487, "operator hung up".into());
-                        }
-                        return Ring::Answered(leg, sdp);
-                    }
+                    Some(Progress::Answered { leg, sdp }) => return Ring::Answered(leg, sdp),
                     Some(Progress::Failed { code, reason }) => {
-                        if operator_gone {
-                            return Ring::OperatorGone(code, format!("operator hung up while ringing ({code} {reason})"));
-                        }
-                        let outcome = if timed_out {
-                            return Ring::Failed(408, "ring time ran out".into(), Outcome::NoAnswer);
-                        } else if hung_up {
-                            Outcome::Cancelled
-                        } else if !customer {
-                            Outcome::OperatorUnavailable
-                        } else {
+                        let outcome = if customer {
                             Outcome::from_sip(code)
+                        } else {
+                            Outcome::OperatorUnavailable
                         };
                         return Ring::Failed(code, reason, outcome);
                     }
                     None => return Ring::Failed(500, "call ended unexpectedly".into(), Outcome::NetworkError),
                 },
-                _ = tokio::time::sleep_until(deadline), if !timed_out && !hung_up => {
-                    timed_out = true;
+                _ = tokio::time::sleep_until(deadline) => {
                     out.cancel();
+                    return Ring::Failed(408, "ring time ran out".into(), Outcome::NoAnswer);
                 }
-                c = self.cmd.recv(), if !hung_up && !timed_out => {
+                c = self.cmd.recv() => {
                     if matches!(c, Some(CallCmd::HangUp) | None) {
-                        hung_up = true;
                         out.cancel();
+                        return Ring::Failed(487, "Request Terminated (hung up while dialling)".into(), Outcome::Cancelled);
                     }
                 }
             }
