@@ -704,6 +704,8 @@ impl UserAgent {
         ev: mpsc::UnboundedSender<LegEvent>,
     ) {
         let via = self.via();
+        // The SDP the far end last got from us (RFC 3264 §8 versions answers against it).
+        let mut sent_sdp = local_sdp.clone();
         loop {
             tokio::select! {
                 c = cmd.recv() => match c {
@@ -736,6 +738,7 @@ impl UserAgent {
                                 let ack = dialog.ack(cseq, &via);
                                 self.shared.ep.send_stateless(&ack, dialog.dest).await;
                                 invite_cseq = cseq;
+                                sent_sdp = sdp.clone();
                                 local_sdp = sdp;
                                 Ok(r.body)
                             }
@@ -763,7 +766,10 @@ impl UserAgent {
                                 let mut ok = Message::response_to(&stx.request, 200, "OK");
                                 ok.push("Contact", dialog.local_contact.clone());
                                 ok.push("Content-Type", "application/sdp");
-                                ok.body = local_sdp.clone();
+                                // RFC 3264: hold (sendonly) is answered recvonly, and so on.
+                                let body = super::reoffer::answer(&local_sdp, &stx.request.body, &sent_sdp);
+                                sent_sdp = body.clone();
+                                ok.body = body;
                                 if let Some(c) = stx.request.get("Contact") {
                                     dialog.remote_target = crate::transport::addr_uri(c).to_string();
                                 }
