@@ -227,6 +227,14 @@ impl CallControl {
         self.inner.ua.local_addr()
     }
 
+    /// What the SIP endpoint refused, shed or could not read (unparseable datagrams,
+    /// keep-alives, 503s, oversize messages, unauthenticated requests past their budget): the
+    /// counters the api exposes in /metrics (docs/telephony.md, "Putting Kaden's SIP port on
+    /// the Internet").
+    pub fn sip_stats(&self) -> crate::transaction::EndpointStats {
+        self.inner.ua.endpoint().stats()
+    }
+
     pub fn registrar(&self) -> &Registrar {
         &self.inner.registrar
     }

@@ -5,6 +5,7 @@
 //! tokio timers, so tests run them with paused time.
 
 mod client;
+mod log_limit;
 mod server;
 
 use std::collections::HashMap;
@@ -102,7 +103,11 @@ pub enum Incoming {
 /// Statistics of what the endpoint refused or dropped (never silently).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointStats {
+    /// Datagrams that are not SIP we can read (also logged, at most once per source per
+    /// minute: [`log_limit`]).
     pub unparseable: u64,
+    /// CRLF keep-alives (RFC 5626 4.4.1 style pings; RFC 3261 7.5): taken silently.
+    pub keepalives: u64,
     pub answered_bad_request: u64,
     /// New out-of-dialog requests answered 503 by admission control ([`EndpointConfig`]).
     pub shed: u64,
@@ -121,6 +126,7 @@ pub(crate) struct Shared {
     /// 2xx has a new branch).
     accepted: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     stats: Mutex<EndpointStats>,
+    log_limit: log_limit::LogLimit,
 }
 
 /// SIP endpoint: owns the transport, matches messages to transactions, runs timers.
@@ -200,6 +206,7 @@ impl Endpoint {
             server: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashMap::new()),
             stats: Mutex::new(EndpointStats::default()),
+            log_limit: log_limit::LogLimit::default(),
         });
         let (tu_tx, tu_rx) = mpsc::unbounded_channel();
         let weak = Arc::downgrade(&shared);
@@ -290,6 +297,14 @@ impl Endpoint {
         let mut msg = match parsed {
             Ok(m) => m,
             Err((err, raw)) => {
+                if raw
+                    .iter()
+                    .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+                {
+                    // A keep-alive (CRLF or CRLFCRLF): expected, not a warning.
+                    self.shared.stats.lock().unwrap().keepalives += 1;
+                    return true;
+                }
                 let answer = bad_request_answer(&err, &raw);
                 {
                     let mut st = self.shared.stats.lock().unwrap();
@@ -298,7 +313,11 @@ impl Endpoint {
                         st.answered_bad_request += 1;
                     }
                 }
-                tracing::warn!(%from, error = %err, "unparseable SIP message");
+                // The error text quotes at most a redacted line (ParseError), and only the
+                // first one per source per minute is written.
+                if self.shared.log_limit.allow(from.ip()) {
+                    tracing::warn!(%from, error = %err, "unparseable SIP message (more from this source within a minute are only counted)");
+                }
                 if let Some(resp) = answer {
                     let _ = self.shared.transport.send(&resp, from).await;
                 }
@@ -306,7 +325,9 @@ impl Endpoint {
             }
         };
         let Some(branch) = msg.branch().map(str::to_string) else {
-            tracing::warn!(%from, "message without a Via branch dropped");
+            if self.shared.log_limit.allow(from.ip()) {
+                tracing::warn!(%from, "message without a Via branch dropped");
+            }
             self.shared.stats.lock().unwrap().unparseable += 1;
             return true;
         };
@@ -488,3 +509,5 @@ pub fn cancel_for(invite: &Message) -> Message {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exposure;

@@ -198,6 +198,36 @@ fn tighten_params(value: &str) -> String {
     out
 }
 
+/// Headers whose values are credentials: never quoted in errors, logs or Warning headers, and
+/// not handed to rsip (whose errors quote what they fail on).
+const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization"];
+
+/// A header or start line as it may appear in an error: at most 200 characters, and only the
+/// name of a credentials header (or of anything that looks like a digest answer), never its
+/// value (issue 17 item 8).
+fn quotable(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    let name = lower
+        .trim_start()
+        .split(|c: char| c == ':' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    if SECRET_HEADERS.contains(&name) || lower.contains("digest") || lower.contains("response=") {
+        let shown: String = line
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        return format!("{shown} <value withheld: may hold credentials>");
+    }
+    line.chars().take(200).collect()
+}
+
+fn is_secret(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s))
+}
+
 fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
     if let Some(p) = data.windows(4).position(|w| w == b"\r\n\r\n") {
         return Some((p, p + 4));
@@ -248,7 +278,7 @@ impl Message {
                     }
                     None => {
                         return Err(ParseError::BadHeaderLine {
-                            line: line.to_string(),
+                            line: quotable(line),
                         });
                     }
                 }
@@ -260,10 +290,14 @@ impl Message {
         for line in &logical {
             let (name, value) = line
                 .split_once(':')
-                .ok_or_else(|| ParseError::BadHeaderLine { line: line.clone() })?;
+                .ok_or_else(|| ParseError::BadHeaderLine {
+                    line: quotable(line),
+                })?;
             let name = canonical_name(name);
             if name.is_empty() || name.contains(' ') {
-                return Err(ParseError::BadHeaderLine { line: line.clone() });
+                return Err(ParseError::BadHeaderLine {
+                    line: quotable(line),
+                });
             }
             let value = value.trim();
             if LIST_HEADERS.contains(&name.as_str()) {
@@ -355,7 +389,8 @@ impl Message {
             }
         }
         for h in &self.headers {
-            if h.name == "Content-Length" {
+            if h.name == "Content-Length" || (!with_length && is_secret(&h.name)) {
+                // Validation (with_length false) does not show rsip the credentials.
                 continue;
             }
             let _ = write!(out, "{}: {}\r\n", h.name, h.value);
@@ -561,7 +596,7 @@ impl Message {
 
 fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     let bad = || ParseError::BadStartLine {
-        line: line.chars().take(200).collect(),
+        line: quotable(line),
     };
     if let Some(rest) = line.strip_prefix("SIP/2.0 ") {
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
