@@ -108,6 +108,9 @@ pub struct EndpointStats {
     pub unparseable: u64,
     /// CRLF keep-alives (RFC 5626 4.4.1 style pings; RFC 3261 7.5): taken silently.
     pub keepalives: u64,
+    /// Datagrams over [`crate::transport::MAX_MESSAGE`] or [`crate::transport::MAX_HEADERS`]
+    /// (also counted in `unparseable`): answered 513/400 statelessly, nothing kept.
+    pub too_large: u64,
     pub answered_bad_request: u64,
     /// New out-of-dialog requests answered 503 by admission control ([`EndpointConfig`]).
     pub shed: u64,
@@ -309,6 +312,13 @@ impl Endpoint {
                 {
                     let mut st = self.shared.stats.lock().unwrap();
                     st.unparseable += 1;
+                    if matches!(
+                        err,
+                        crate::transport::ParseError::TooLarge { .. }
+                            | crate::transport::ParseError::TooManyHeaders { .. }
+                    ) {
+                        st.too_large += 1;
+                    }
                     if answer.is_some() {
                         st.answered_bad_request += 1;
                     }

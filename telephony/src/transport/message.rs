@@ -55,6 +55,8 @@ pub enum ParseError {
     Rejected { reason: String },
     #[error("message too large ({size} bytes, limit {limit})")]
     TooLarge { size: usize, limit: usize },
+    #[error("too many header lines (more than {limit})")]
+    TooManyHeaders { limit: usize },
 }
 
 impl ParseError {
@@ -63,13 +65,26 @@ impl ParseError {
         match self {
             ParseError::UnsupportedMethod { .. } => (501, "Not Implemented"),
             ParseError::TooLarge { .. } => (513, "Message Too Large"),
+            ParseError::TooManyHeaders { .. } => (400, "Bad Request (too many headers)"),
             _ => (400, "Bad Request"),
         }
     }
 }
 
-/// Largest datagram we accept (UDP max payload).
-pub const MAX_MESSAGE: usize = 65_535;
+/// Largest message we accept (issue 17 item 2). Real SIP messages are a few kilobytes (an
+/// INVITE with SDP is under 2 KB); anything larger is answered 513 statelessly from what the
+/// first lines hold, and nothing of it is kept.
+pub const MAX_MESSAGE: usize = 16 * 1024;
+
+/// Most header lines (and header values, once lists are split) we accept; beyond it a request
+/// is answered 400 statelessly. Before the limit a 63 KB datagram of 9,000 headers cost about
+/// 1 MB, held for 32 s by its transaction.
+pub const MAX_HEADERS: usize = 128;
+
+/// How many header lines of an oversize message are read to answer it (the five a response
+/// copies are near the top), and how many Via values are copied at most.
+const ANSWER_SCAN_LINES: usize = 64;
+const ANSWER_MAX_VIAS: usize = 8;
 
 const COMPACT: &[(&str, &str)] = &[
     ("v", "Via"),
@@ -248,6 +263,59 @@ impl Message {
         Self::parse_inner(datagram, false)
     }
 
+    /// Only what a stateless answer needs (start line, Via, From, To, Call-ID, CSeq), read
+    /// from the first lines of a datagram refused as too large or with too many headers: a
+    /// bounded amount of work and memory whatever the datagram holds.
+    pub fn parse_essentials(datagram: &[u8]) -> Result<Message, ParseError> {
+        let skip = datagram
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        let data = &datagram[skip..datagram.len().min(skip + MAX_MESSAGE)];
+        let text = match std::str::from_utf8(data) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or(""),
+        };
+        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let start = parse_start_line(lines.next().unwrap_or("").trim())?;
+        let mut headers = Vec::new();
+        let mut vias = 0;
+        for line in lines.take(ANSWER_SCAN_LINES) {
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let name = canonical_name(name);
+            if !matches!(name.as_str(), "Via" | "From" | "To" | "Call-ID" | "CSeq") {
+                continue;
+            }
+            let value = value.trim();
+            if name == "Via" {
+                for part in split_list(value) {
+                    if vias < ANSWER_MAX_VIAS {
+                        vias += 1;
+                        headers.push(Header {
+                            name: name.clone(),
+                            value: tighten_params(part),
+                        });
+                    }
+                }
+            } else if !headers.iter().any(|h: &Header| h.name == name) {
+                headers.push(Header {
+                    name,
+                    value: value.chars().take(512).collect(),
+                });
+            }
+        }
+        Ok(Message {
+            start,
+            headers,
+            body: Vec::new(),
+        })
+    }
+
     fn parse_inner(datagram: &[u8], validate: bool) -> Result<Message, ParseError> {
         if datagram.len() > MAX_MESSAGE {
             return Err(ParseError::TooLarge {
@@ -263,6 +331,10 @@ impl Message {
         let data = &datagram[skip..];
         let (head_end, body_start) = find_head_end(data).ok_or(ParseError::NoHeaderEnd)?;
         let head = std::str::from_utf8(&data[..head_end]).map_err(|_| ParseError::NotUtf8)?;
+        // Counted before anything is allocated for them.
+        if head.bytes().filter(|b| *b == b'\n').count() > MAX_HEADERS {
+            return Err(ParseError::TooManyHeaders { limit: MAX_HEADERS });
+        }
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let start_line = lines.next().unwrap_or("").trim();
         let start = parse_start_line(start_line)?;
@@ -315,6 +387,9 @@ impl Message {
             }
         }
 
+        if headers.len() > MAX_HEADERS {
+            return Err(ParseError::TooManyHeaders { limit: MAX_HEADERS });
+        }
         let available = data.len() - body_start;
         let body_len = match headers.iter().find(|h| h.name == "Content-Length") {
             Some(h) => {
@@ -856,6 +931,40 @@ Contact: \"A, B\" <sip:a@10.0.0.1>;+sip.instance=\"<urn:uuid:1,2>\", <sip:a@10.0
         assert_eq!(m.sent_by().as_deref(), Some("[::1]:5062"));
         m.set("Via", "SIP/2.0/UDP [::1];branch=z9hG4bKx");
         assert_eq!(m.sent_by().as_deref(), Some("[::1]:5060"));
+    }
+
+    /// A request with `pad` extra header lines and `fill` bytes in one more.
+    pub(crate) fn padded_options(pad: usize, fill: usize) -> Vec<u8> {
+        let mut m = String::from(
+            "OPTIONS sip:k@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKbig\r\n\
+From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:k@127.0.0.1>\r\nCall-ID: big\r\nCSeq: 1 OPTIONS\r\n",
+        );
+        for _ in 0..pad {
+            m.push_str("P:1\r\n");
+        }
+        m.push_str("X-Fill: ");
+        m.push_str(&"a".repeat(fill));
+        m.push_str("\r\n\r\n");
+        m.into_bytes()
+    }
+
+    #[test]
+    fn tel_17_2_size_and_header_count_are_capped_and_the_essentials_still_read() {
+        let big = padded_options(9000, 18_000);
+        assert!(big.len() > 60_000 && big.len() < 65_000, "{}", big.len());
+        let err = Message::parse(&big).unwrap_err();
+        assert_eq!(err.status().0, 513);
+        let many = padded_options(200, 10);
+        assert!(many.len() < MAX_MESSAGE);
+        let err = Message::parse(&many).unwrap_err();
+        assert_eq!(err, ParseError::TooManyHeaders { limit: MAX_HEADERS });
+        for d in [&big, &many] {
+            let m = Message::parse_essentials(d).unwrap();
+            assert_eq!(m.headers.len(), 5);
+            assert_eq!((m.call_id(), m.branch()), (Some("big"), Some("z9hG4bKbig")));
+        }
+        // 128 header lines are still fine.
+        assert!(Message::parse(&padded_options(MAX_HEADERS - 6, 10)).is_ok());
     }
 
     #[test]
