@@ -154,3 +154,85 @@ async fn tel_17_2_oversize_flood_keeps_memory_bounded_and_options_fast() {
         "{server} server transactions open"
     );
 }
+
+/// Item 3: sipp floods Kaden with ~3,000 unauthenticated REGISTERs a second from 127.0.0.2
+/// for 10 s while an operator (a user agent on 127.0.0.1) registers with digest every 50 ms.
+/// The flood is challenged statelessly up to its budget and shed with 503 beyond it; the
+/// operator's REGISTERs (challenge and answer, both round trips) stay under 100 ms at p99.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tel_17_3_operator_registers_in_under_100_ms_p99_during_a_register_flood() {
+    use kaden_telephony::dialog::{UaConfig, UserAgent};
+    use kaden_telephony::transaction::Endpoint;
+    use kaden_telephony::transport::UdpTransport;
+
+    let k = kaden_with("127.0.0.1:9".parse().unwrap(), None, Timers::default(), 1);
+    let kaden = k.cc.sip_addr();
+    let flood_for = Duration::from_secs(10);
+    let rate = 3000;
+    let mut flood = Sipp::start_on(
+        [127, 0, 0, 2].into(),
+        "flood_register.xml",
+        free_port(),
+        &[
+            kaden.to_string(),
+            "-r".into(),
+            rate.to_string(),
+            "-m".into(),
+            (rate * flood_for.as_secs()).to_string(),
+            "-l".into(),
+            "10000".into(),
+            "-recv_timeout".into(),
+            "2000".into(),
+        ],
+    );
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start(t, Timers::default());
+    let (operator, _calls) = UserAgent::start(ep, rx, UaConfig::default(), None);
+    // Let the flood reach its rate.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = k.cc.sip_stats();
+    let started = Instant::now();
+    let mut rtts = Vec::new();
+    while started.elapsed() < flood_for - Duration::from_secs(2) {
+        let t0 = Instant::now();
+        let (code, reason) = operator.register(kaden, "kaden", "op1", "pw", 300).await;
+        assert_eq!(code, 200, "{reason}");
+        rtts.push(t0.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = k.cc.sip_stats();
+    let flood_seen = (after.answered_statelessly + after.shed_unauthenticated)
+        - (before.answered_statelessly + before.shed_unauthenticated);
+    let flood_rate = flood_seen as f64 / elapsed;
+    let p99 = percentile(&mut rtts, 0.99);
+    let max = *rtts.iter().max().unwrap();
+    eprintln!(
+        "tel_17_3: flood answered at {flood_rate:.0}/s ({} challenged statelessly, {} shed 503 \
+         in total); operator REGISTER (challenge + answer) p50 {:?}, p99 {p99:?}, max {max:?} \
+         over {} registrations",
+        after.answered_statelessly,
+        after.shed_unauthenticated,
+        percentile(&mut rtts, 0.5),
+        rtts.len()
+    );
+    let _ = flood.child.kill();
+    let _ = flood.child.wait();
+    assert!(
+        flood_rate >= 1500.0,
+        "the flood reached Kaden at {flood_rate:.0}/s only:\n{}",
+        flood.logs()
+    );
+    assert!(after.shed_unauthenticated > 0, "{after:?}");
+    assert!(
+        p99 < Duration::from_millis(100),
+        "operator REGISTER p99 {p99:?}"
+    );
+    assert_eq!(k.cc.registrar().lookup("op1").len(), 1);
+    // The flood left no transactions behind: only the operator's (timer J) are open.
+    let (_, server) = k.cc.user_agent().endpoint().live_transactions();
+    assert!(
+        server <= rtts.len() + 5,
+        "{server} server transactions open"
+    );
+}

@@ -12,7 +12,8 @@ use super::Dialog;
 use crate::auth::{Challenge, authorization};
 use crate::registrar::Registrar;
 use crate::transaction::{
-    Endpoint, Incoming, Responder, ServerTx, TxEvent, cancel_for, new_branch, new_tag,
+    Endpoint, Incoming, Responder, Screen, ServerTx, TxEvent, Verdict, cancel_for, new_branch,
+    new_tag,
 };
 use crate::transport::Message;
 
@@ -48,6 +49,50 @@ struct Shared {
     /// Incoming INVITEs not yet answered, by [`pending_key`], for CANCEL.
     pending: Mutex<HashMap<String, (Responder, oneshot::Sender<()>)>>,
     registrar: Option<Arc<Registrar>>,
+}
+
+/// What proves a new request (issue 17 item 3): a live dialog, a pending INVITE for a CANCEL,
+/// a valid digest answer for a REGISTER. What proves nothing and only needs an answer is
+/// answered statelessly by the endpoint.
+impl Screen for Shared {
+    fn screen(&self, req: &Message, from: SocketAddr) -> Verdict {
+        let method = req.method().copied().unwrap_or(Method::Options);
+        if let Some(tag) = req.to_tag() {
+            let key = (req.call_id().unwrap_or("").to_string(), tag.to_string());
+            return if self.dialogs.lock().unwrap().contains_key(&key) {
+                Verdict::Authenticated
+            } else {
+                Verdict::Answer(Message::response_to(
+                    req,
+                    481,
+                    "Call/Transaction Does Not Exist",
+                ))
+            };
+        }
+        match method {
+            Method::Cancel => {
+                let pending = pending_key(req, from)
+                    .is_some_and(|k| self.pending.lock().unwrap().contains_key(&k));
+                if pending || self.ep.has_invite_transaction(req, from) {
+                    Verdict::Authenticated
+                } else {
+                    Verdict::Answer(Message::response_to(
+                        req,
+                        481,
+                        "Call/Transaction Does Not Exist",
+                    ))
+                }
+            }
+            Method::Register => match &self.registrar {
+                Some(r) => match r.screen(req) {
+                    None => Verdict::Authenticated,
+                    Some(answer) => Verdict::Answer(answer),
+                },
+                None => Verdict::Unauthenticated,
+            },
+            _ => Verdict::Unauthenticated,
+        }
+    }
 }
 
 /// A SIP user agent on one endpoint.
@@ -259,7 +304,8 @@ async fn sleep_opt(at: Option<tokio::time::Instant>) {
 
 impl UserAgent {
     /// Start a UA on an endpoint. Incoming INVITEs go to the returned receiver (drop it to
-    /// refuse them with 480); REGISTER goes to `registrar` if given (else 405).
+    /// refuse them with 480); REGISTER goes to `registrar` if given (else 405). With a
+    /// registrar the UA also screens new requests for the endpoint ([`Screen`]).
     pub fn start(
         ep: Endpoint,
         mut incoming: mpsc::UnboundedReceiver<Incoming>,
@@ -275,6 +321,14 @@ impl UserAgent {
                 registrar,
             }),
         };
+        // A UA with a registrar faces phones on the open network: new requests are screened
+        // and unauthenticated ones budgeted per source. Without one (the test carrier, a
+        // softphone, a benchmark's far end) every request gets a transaction as before, so a
+        // peer sending hundreds of calls a second from one address is never shed.
+        if ua.shared.registrar.is_some() {
+            let screen: std::sync::Weak<dyn Screen> = Arc::downgrade(&ua.shared) as _;
+            ua.shared.ep.set_screen(screen);
+        }
         let (calls_tx, calls_rx) = mpsc::unbounded_channel();
         let weak = Arc::downgrade(&ua.shared);
         tokio::spawn(async move {

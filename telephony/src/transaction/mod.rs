@@ -4,8 +4,10 @@
 //! Each transaction is a small tokio task fed by the [`Endpoint`]'s receive loop; timers are
 //! tokio timers, so tests run them with paused time.
 
+pub mod budget;
 mod client;
 mod log_limit;
+mod screen;
 mod server;
 
 use std::collections::HashMap;
@@ -20,7 +22,9 @@ use tokio::sync::mpsc;
 
 use crate::transport::{Message, UdpTransport, bad_request_answer};
 
+pub use budget::{Budget, SourceBudgets};
 pub use client::{ClientTx, TxEvent};
+pub use screen::{Screen, Verdict};
 pub use server::{Responder, ServerOutcome, ServerTx};
 
 /// RFC 3261 timer values (defaults: T1 = 500 ms, T2 = 4 s, T4 = 5 s).
@@ -76,6 +80,9 @@ pub struct EndpointConfig {
     /// a proxy that honours it sends us no other request for that long (RFC 3261 21.5.4), so
     /// it is kept short.
     pub retry_after: Duration,
+    /// Per-source budget for new requests that prove nothing ([`budget`], [`Screen`]); past
+    /// it they are answered 503 + `Retry-After` statelessly. Default 100 at once, 50/s.
+    pub unauthenticated: Budget,
 }
 
 impl Default for EndpointConfig {
@@ -84,6 +91,7 @@ impl Default for EndpointConfig {
             timers: Timers::default(),
             max_pending_setups: 1000,
             retry_after: Duration::from_secs(1),
+            unauthenticated: Budget::default(),
         }
     }
 }
@@ -114,6 +122,12 @@ pub struct EndpointStats {
     pub answered_bad_request: u64,
     /// New out-of-dialog requests answered 503 by admission control ([`EndpointConfig`]).
     pub shed: u64,
+    /// Unauthenticated requests answered 503 because their source spent its budget
+    /// ([`EndpointConfig::unauthenticated`]).
+    pub shed_unauthenticated: u64,
+    /// Unauthenticated requests answered without a transaction (challenges, stale nonces,
+    /// 403, 481 for dialogs that do not exist).
+    pub answered_statelessly: u64,
 }
 
 pub(crate) struct Shared {
@@ -130,6 +144,9 @@ pub(crate) struct Shared {
     accepted: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     stats: Mutex<EndpointStats>,
     log_limit: log_limit::LogLimit,
+    budgets: SourceBudgets,
+    /// The transaction user's screen, installed once it exists (weak: it owns the endpoint).
+    screen: std::sync::OnceLock<std::sync::Weak<dyn Screen>>,
 }
 
 /// SIP endpoint: owns the transport, matches messages to transactions, runs timers.
@@ -210,6 +227,8 @@ impl Endpoint {
             accepted: Mutex::new(HashMap::new()),
             stats: Mutex::new(EndpointStats::default()),
             log_limit: log_limit::LogLimit::default(),
+            budgets: SourceBudgets::new(config.unauthenticated),
+            screen: std::sync::OnceLock::new(),
         });
         let (tu_tx, tu_rx) = mpsc::unbounded_channel();
         let weak = Arc::downgrade(&shared);
@@ -270,24 +289,89 @@ impl Endpoint {
             && self.pending_setups() >= self.shared.max_pending_setups
     }
 
-    /// Answer a shed request 503 + Retry-After without a transaction. The To tag is derived
-    /// from the branch and Call-ID, so a retransmission refused again gets the same tag.
+    /// Answer a shed request 503 + Retry-After without a transaction.
     async fn shed(&self, msg: &Message, branch: &str, from: SocketAddr) {
         let mut resp = Message::response_to(msg, 503, "Service Unavailable");
-        let mut h = std::hash::DefaultHasher::new();
-        (branch, msg.call_id()).hash(&mut h);
-        let tag = format!("{:012x}", h.finish() & 0xffff_ffff_ffff);
-        if let Some(to) = resp.headers.iter_mut().find(|h| h.name == "To") {
-            to.value = format!("{};tag={tag}", to.value);
-        }
         resp.push(
             "Retry-After",
             self.shared.retry_after.as_secs().max(1).to_string(),
         );
         self.shared.stats.lock().unwrap().shed += 1;
-        if let Err(e) = self.shared.transport.send(&resp, from).await {
-            tracing::warn!(%from, error = %e, "503 send failed");
+        self.answer_statelessly(resp, msg, branch, from).await;
+    }
+
+    /// Send a response without a transaction. A To tag is added if missing, derived from the
+    /// branch and Call-ID, so a retransmission answered again gets the same tag.
+    async fn answer_statelessly(
+        &self,
+        mut resp: Message,
+        msg: &Message,
+        branch: &str,
+        from: SocketAddr,
+    ) {
+        if let Some(to) = resp.headers.iter_mut().find(|h| h.name == "To")
+            && crate::transport::param(&to.value, "tag").is_none()
+        {
+            let mut h = std::hash::DefaultHasher::new();
+            (branch, msg.call_id()).hash(&mut h);
+            let tag = format!("{:012x}", h.finish() & 0xffff_ffff_ffff);
+            to.value = format!("{};tag={tag}", to.value);
         }
+        if let Err(e) = self.shared.transport.send(&resp, from).await {
+            tracing::debug!(%from, error = %e, "stateless answer not sent");
+        }
+    }
+
+    /// Install the transaction user's [`Screen`] (once; later calls are ignored).
+    pub fn set_screen(&self, screen: std::sync::Weak<dyn Screen>) {
+        let _ = self.shared.screen.set(screen);
+    }
+
+    /// Issue 17 item 3: screen a new request and charge its source's budget. Returns true
+    /// when the request was answered (statelessly) here.
+    async fn screened_away(&self, msg: &Message, branch: &str, from: SocketAddr) -> bool {
+        let Some(screen) = self.shared.screen.get().and_then(std::sync::Weak::upgrade) else {
+            return false;
+        };
+        // Without credentials a request cannot be authenticated, except inside a dialog:
+        // a source past its budget is refused before any more work.
+        let may_prove = msg.get("Authorization").is_some()
+            || msg.to_tag().is_some()
+            || msg.method() == Some(&Method::Cancel);
+        let mut charged = false;
+        if !may_prove {
+            charged = true;
+            if !self.shared.budgets.take(from.ip()) {
+                self.shed_unauthenticated(msg, branch, from).await;
+                return true;
+            }
+        }
+        let verdict = screen.screen(msg, from);
+        if matches!(verdict, Verdict::Authenticated) {
+            return false;
+        }
+        if !charged && !self.shared.budgets.take(from.ip()) {
+            self.shed_unauthenticated(msg, branch, from).await;
+            return true;
+        }
+        match verdict {
+            Verdict::Answer(resp) => {
+                self.shared.stats.lock().unwrap().answered_statelessly += 1;
+                self.answer_statelessly(resp, msg, branch, from).await;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn shed_unauthenticated(&self, msg: &Message, branch: &str, from: SocketAddr) {
+        let mut resp = Message::response_to(msg, 503, "Service Unavailable");
+        resp.push(
+            "Retry-After",
+            self.shared.retry_after.as_secs().max(1).to_string(),
+        );
+        self.shared.stats.lock().unwrap().shed_unauthenticated += 1;
+        self.answer_statelessly(resp, msg, branch, from).await;
     }
 
     /// Returns false when the TU has gone away.
@@ -375,6 +459,9 @@ impl Endpoint {
                 }
                 if self.must_shed(&msg, &method) {
                     self.shed(&msg, &branch, from).await;
+                    return true;
+                }
+                if method != Method::Ack && self.screened_away(&msg, &branch, from).await {
                     return true;
                 }
                 if msg.max_forwards() == Some(0) && method != Method::Options {

@@ -138,3 +138,73 @@ Authorization Digest username=\"op1\", password=\"hunter2-secret\", response=\"h
     assert_eq!(warnings, 2, "one per source: {text}");
     assert!(!text.to_ascii_lowercase().contains("keep"), "{text}");
 }
+
+#[tokio::test]
+async fn tel_17_3_past_its_budget_a_source_gets_503_with_retry_after_statelessly() {
+    let t = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let (ep, rx) = Endpoint::start_with(
+        t,
+        EndpointConfig {
+            unauthenticated: Budget {
+                burst: 3.0,
+                per_second: 0.5,
+            },
+            ..EndpointConfig::default()
+        },
+    );
+    struct NoOne;
+    impl crate::registrar::SipCredentials for NoOne {
+        fn ha1(&self, _: &str, _: &str, _: crate::auth::Algorithm) -> Option<String> {
+            None
+        }
+    }
+    let registrar = crate::registrar::Registrar::new(
+        "kaden",
+        crate::auth::Algorithm::Md5,
+        std::sync::Arc::new(NoOne),
+    );
+    let (_ua, _calls) = crate::dialog::UserAgent::start(
+        ep.clone(),
+        rx,
+        crate::dialog::UaConfig::default(),
+        Some(std::sync::Arc::new(registrar)),
+    );
+    let a = peer().await;
+    let me = a.local_addr().unwrap();
+    let mut codes = Vec::new();
+    for n in 0..5 {
+        let mut m = Message::request(Method::Options, "sip:k@127.0.0.1");
+        m.push("Via", format!("SIP/2.0/UDP {me};branch=z9hG4bKo{n}"));
+        m.push("From", "<sip:x@127.0.0.1>;tag=1");
+        m.push("To", "<sip:k@127.0.0.1>");
+        m.push("Call-ID", format!("o{n}"));
+        m.push("CSeq", "1 OPTIONS");
+        a.send_to(&m.to_bytes(), ep.local_addr()).await.unwrap();
+        let r = recv_within(&a, Duration::from_secs(5)).await.unwrap();
+        if r.status() == Some(503) {
+            assert_eq!(r.get("Retry-After"), Some("1"));
+            assert!(r.to_tag().is_some());
+        }
+        codes.push(r.status().unwrap());
+    }
+    assert_eq!(codes, [200, 200, 200, 503, 503]);
+    let stats = ep.stats();
+    assert_eq!(stats.shed_unauthenticated, 2);
+    assert_eq!(
+        ep.live_transactions().1,
+        3,
+        "no transaction for the shed ones"
+    );
+    // A request naming a dialog that does not exist is answered 481 without a transaction
+    // (here: past the budget, so 503).
+    let mut bye = Message::request(Method::Bye, "sip:k@127.0.0.1");
+    bye.push("Via", format!("SIP/2.0/UDP {me};branch=z9hG4bKbye"));
+    bye.push("From", "<sip:x@127.0.0.1>;tag=1");
+    bye.push("To", "<sip:k@127.0.0.1>;tag=none");
+    bye.push("Call-ID", "nodialog");
+    bye.push("CSeq", "2 BYE");
+    a.send_to(&bye.to_bytes(), ep.local_addr()).await.unwrap();
+    let r = recv_within(&a, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(r.status(), Some(503));
+    assert_eq!(ep.live_transactions().1, 3);
+}
