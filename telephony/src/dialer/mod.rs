@@ -94,6 +94,25 @@ impl std::fmt::Debug for TelephonyConfig {
     }
 }
 
+/// Kaden's SIP and media speak IPv4 only: say so at start rather than fail every call later.
+fn refuse_ipv6(config: &TelephonyConfig) -> io::Result<()> {
+    let what = if config.sip_bind.is_ipv6() {
+        format!("SIP listen address {}", config.sip_bind)
+    } else if config.media_ip.is_ipv6() {
+        format!("media address {}", config.media_ip)
+    } else {
+        return Ok(());
+    };
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "IPv6 is not supported for telephony yet ({what}): listen on an IPv4 address \
+             (e.g. --sip-listen 0.0.0.0:5060) and, for IPv6 phones, put a dual-stack SIP proxy \
+             in front (docs/telephony.md)"
+        ),
+    ))
+}
+
 /// A request to call a customer, from any path (list, auto-call, recall, manual).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRequest {
@@ -181,11 +200,16 @@ impl CallControl {
     /// Bind SIP, start the registrar and the UA. Call events arrive on the returned receiver
     /// (one consumer: the api, which turns them into commands). Must be called inside a tokio
     /// runtime (it spawns the endpoint's tasks).
+    ///
+    /// An IPv6 SIP or media address is refused with [`io::ErrorKind::Unsupported`] and a
+    /// message saying what to do (issue 17 item 7): URIs, Via, SDP and the relay speak IPv4
+    /// only, and an IPv6 listener used to advertise itself and then answer every request 400.
     pub fn start(
         config: TelephonyConfig,
         gate: Arc<dyn CallGate>,
         credentials: Arc<dyn SipCredentials>,
     ) -> io::Result<(CallControl, mpsc::UnboundedReceiver<CallEvent>)> {
+        refuse_ipv6(&config)?;
         let transport = UdpTransport::bind(config.sip_bind)?;
         let (ep, incoming) = Endpoint::start(transport, config.timers);
         let registrar = Arc::new(Registrar::new(
