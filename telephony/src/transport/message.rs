@@ -5,6 +5,11 @@
 //! of comma-separated `Via`/`Contact` lists (see ARCHITECTURE §6 "rsip 0.4, measured here").
 //! So we frame and normalise first, keep our own header list (one entry per value), and hand a
 //! normalised copy of the head to rsip for validation of the start line.
+//!
+//! Limits before anything is kept (issue 17 item 2): [`MAX_MESSAGE`], [`MAX_HEADERS`]; what an
+//! error may quote never includes credentials. Longer than 600 lines because the message
+//! model, its parser and the header helpers are one concept (the message as we read and
+//! write it); about a third of the file is their tests.
 
 use std::fmt::Write as _;
 
