@@ -56,8 +56,10 @@ fn hex(bytes: &[u8]) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    #[error("not a Digest header: {value:?}")]
-    NotDigest { value: String },
+    /// Only the scheme word is kept: the rest of an Authorization value can hold secrets and
+    /// errors end up in logs and Warning headers (issue 17 item 8).
+    #[error("not a Digest header (scheme {scheme:?})")]
+    NotDigest { scheme: String },
     #[error("digest parameter {name} is missing")]
     MissingParam { name: &'static str },
     #[error("digest algorithm {algorithm} is not supported (MD5 and SHA-256 are)")]
@@ -75,7 +77,7 @@ fn params(value: &str) -> Result<Vec<(String, String)>, AuthError> {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("Digest") => rest,
         _ => {
             return Err(AuthError::NotDigest {
-                value: value.chars().take(80).collect(),
+                scheme: scheme_word(rest),
             });
         }
     };
@@ -94,6 +96,21 @@ fn params(value: &str) -> Result<Vec<(String, String)>, AuthError> {
         }
     }
     Ok(out)
+}
+
+/// The leading token of a header value if it looks like an auth scheme (short, letters and
+/// digits), else a placeholder: a long token may be a secret.
+fn scheme_word(value: &str) -> String {
+    let word: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(17)
+        .collect();
+    if word.is_empty() || word.len() > 16 {
+        "(unrecognised)".into()
+    } else {
+        word
+    }
 }
 
 fn take(ps: &[(String, String)], name: &str) -> Option<String> {
@@ -390,6 +407,20 @@ mod tests {
             Challenge::parse("Basic realm=\"r\""),
             Err(AuthError::NotDigest { .. })
         ));
+    }
+
+    #[test]
+    fn tel_17_8_a_refused_authorization_value_is_not_echoed() {
+        let err = Credentials::parse("Basic b3AxOnMzY3JldC1wdw==").unwrap_err();
+        assert_eq!(
+            err,
+            AuthError::NotDigest {
+                scheme: "Basic".into()
+            }
+        );
+        assert!(!err.to_string().contains("b3AxOnMzY3JldC1wdw"), "{err}");
+        let err = Credentials::parse("password=hunter2").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(matches!(
             Credentials::parse(
                 "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\", qop=auth, nc=1, cnonce=\"c\""

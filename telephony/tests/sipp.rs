@@ -2,342 +2,15 @@
 //! the operator's phone. Needs /usr/bin/sipp (package sip-tester) or $SIPP; fails loudly
 //! without it. Everything runs on 127.0.0.1 with free ports, each test bounded in time.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+mod support;
+
+use std::path::Path;
 use std::time::Duration;
 
-use kaden_telephony::auth::{Algorithm, ha1};
-use kaden_telephony::dialer::{
-    AllowAll, CallControl, CallEvent, CallRequest, Outcome, Side, TelephonyConfig, TrunkConfig,
-};
-use kaden_telephony::media::{g711, wav};
-use kaden_telephony::registrar::SipCredentials;
-use kaden_telephony::softphone::Softphone;
+use kaden_telephony::dialer::{CallEvent, Outcome, Side};
+use kaden_telephony::media::wav;
 use kaden_telephony::transaction::Timers;
-use tokio::sync::mpsc;
-
-fn sipp_bin() -> PathBuf {
-    let p = std::env::var_os("SIPP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/sipp"));
-    assert!(
-        p.exists(),
-        "sipp not found at {}: install it (apt-get install sip-tester) or set SIPP=/path/to/sipp",
-        p.display()
-    );
-    p
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name)
-}
-
-/// A free UDP port on loopback (and the one above it, which sipp may use for RTCP/video).
-fn free_port() -> u16 {
-    loop {
-        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let p = s.local_addr().unwrap().port();
-        if p < 65_000
-            && p.is_multiple_of(2)
-            && std::net::UdpSocket::bind(("127.0.0.1", p + 2)).is_ok()
-        {
-            return p;
-        }
-    }
-}
-
-struct Sipp {
-    child: Child,
-    dir: PathBuf,
-    name: String,
-    port: u16,
-}
-
-impl Sipp {
-    /// Start sipp with `scenario` on its own port; `extra` are more arguments (a remote
-    /// address for client scenarios, -rtp_echo, -au/-ap…).
-    fn start(scenario_name: &str, port: u16, extra: &[String]) -> Sipp {
-        let dir = std::env::temp_dir().join(format!("kaden-sipp-{:x}", rand_u64()));
-        std::fs::create_dir_all(&dir).unwrap();
-        write_tone(&dir.join("tone.wav"));
-        let mut cmd = Command::new(sipp_bin());
-        cmd.current_dir(&dir)
-            .arg("-sf")
-            .arg(scenario(scenario_name))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
-            .args([
-                "-timeout",
-                "40s",
-                "-timeout_error",
-                "-nostdin",
-                "-trace_err",
-            ])
-            .args(["-buff_size", "4194304"])
-            .args(extra)
-            // Every sipp gets its own media port: the default (6000) collides between
-            // parallel tests.
-            .args(if extra.iter().any(|a| a == "-mp") {
-                vec![]
-            } else {
-                vec!["-mp".to_string(), free_port().to_string()]
-            })
-            .args(if std::env::var_os("KADEN_SIPP_TRACE").is_some() {
-                &["-trace_msg"][..]
-            } else {
-                &[][..]
-            })
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(
-                std::fs::File::create(dir.join("stdout.log")).unwrap(),
-            ))
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.join("stderr.log")).unwrap(),
-            ));
-        let child = cmd.spawn().expect("sipp starts");
-        let mut sipp = Sipp {
-            child,
-            dir,
-            name: scenario_name.to_string(),
-            port,
-        };
-        sipp.wait_listening();
-        sipp
-    }
-
-    /// Wait until sipp holds its SIP port (it takes a while to start on a busy machine); fail
-    /// with its logs if it exits first (e.g. the port was taken meanwhile).
-    fn wait_listening(&mut self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "sipp {} exited at start ({status}):\n{}",
-                    self.name,
-                    self.logs()
-                );
-            }
-            if std::net::UdpSocket::bind(("127.0.0.1", self.port)).is_err() {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "sipp {} did not bind port {} in 10 s:\n{}",
-                self.name,
-                self.port,
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    fn logs(&self) -> String {
-        let mut out = String::new();
-        if let Ok(rd) = std::fs::read_dir(&self.dir) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "log") {
-                    let text = std::fs::read_to_string(&p).unwrap_or_default();
-                    let tail: String = text
-                        .chars()
-                        .rev()
-                        .take(3000)
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev()
-                        .collect();
-                    out.push_str(&format!("--- {} ---\n{tail}\n", p.display()));
-                }
-            }
-        }
-        out
-    }
-
-    /// Wait for sipp to exit and assert it counted its call as successful (exit 0).
-    async fn success(mut self, limit: Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "sipp {} failed ({status}):\n{}",
-                    self.name,
-                    self.logs()
-                );
-                return;
-            }
-            if tokio::time::Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "sipp {} did not finish in {limit:?}:\n{}",
-                    self.name,
-                    self.logs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Sipp {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::env::var_os("KADEN_SIPP_TRACE").is_some() {
-            eprintln!("sipp {} logs kept in {}", self.name, self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.finish()
-}
-
-/// 10 s of a 440 Hz tone as raw μ-law bytes in a .wav container (sipp's rtp_stream plays the
-/// payload bytes as they are).
-fn write_tone(path: &Path) {
-    let mut data = Vec::with_capacity(80_000);
-    for i in 0..80_000 {
-        let s = ((i as f32) * 440.0 / 8000.0 * std::f32::consts::TAU).sin() * 6000.0;
-        data.push(g711::linear_to_ulaw(s as i16));
-    }
-    let mut h = Vec::with_capacity(44 + data.len());
-    h.extend_from_slice(b"RIFF");
-    h.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    h.extend_from_slice(b"WAVEfmt ");
-    h.extend_from_slice(&16u32.to_le_bytes());
-    h.extend_from_slice(&7u16.to_le_bytes()); // μ-law
-    h.extend_from_slice(&1u16.to_le_bytes());
-    h.extend_from_slice(&8000u32.to_le_bytes());
-    h.extend_from_slice(&8000u32.to_le_bytes());
-    h.extend_from_slice(&1u16.to_le_bytes());
-    h.extend_from_slice(&8u16.to_le_bytes());
-    h.extend_from_slice(b"data");
-    h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    h.extend_from_slice(&data);
-    std::fs::write(path, h).unwrap();
-}
-
-struct Users;
-impl SipCredentials for Users {
-    fn ha1(&self, user: &str, realm: &str, algorithm: Algorithm) -> Option<String> {
-        (user == "op1").then(|| ha1(algorithm, user, realm, "pw"))
-    }
-}
-
-struct Kaden {
-    cc: CallControl,
-    events: mpsc::UnboundedReceiver<CallEvent>,
-    recordings: PathBuf,
-}
-
-fn kaden(trunk: SocketAddr, credentials: Option<(String, String)>, timers: Timers) -> Kaden {
-    let recordings = std::env::temp_dir().join(format!("kaden-sipp-rec-{:x}", rand_u64()));
-    let (cc, events) = CallControl::start(
-        TelephonyConfig {
-            sip_bind: "127.0.0.1:0".parse().unwrap(),
-            media_ip: "127.0.0.1".parse().unwrap(),
-            trunk: TrunkConfig {
-                addr: trunk,
-                domain: "127.0.0.1".into(),
-                credentials,
-            },
-            recordings_dir: recordings.clone(),
-            licensed_lines: 10,
-            realm: "kaden".into(),
-            algorithm: Algorithm::Md5,
-            operator_ring: Duration::from_secs(10),
-            timers,
-        },
-        Arc::new(AllowAll),
-        Arc::new(Users),
-    )
-    .unwrap();
-    Kaden {
-        cc,
-        events,
-        recordings,
-    }
-}
-
-impl Drop for Kaden {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.recordings);
-    }
-}
-
-fn request(call_ref: &str) -> CallRequest {
-    CallRequest {
-        call_ref: call_ref.into(),
-        operator: "op1".into(),
-        number: "0312345678".into(),
-        caller_number: Some("0501234567".into()),
-        campaign: None,
-        ring_timeout: Duration::from_secs(20),
-        record: true,
-    }
-}
-
-async fn phone(k: &Kaden, hang_up_after: Option<Duration>) -> Softphone {
-    Softphone::start(k.cc.sip_addr(), "kaden", "op1", "pw", hang_up_after)
-        .await
-        .expect("softphone registers")
-}
-
-/// Collect events of one call until it is over: Failed, or (every test records) the
-/// recording after Ended.
-async fn call_events(k: &mut Kaden) -> Vec<CallEvent> {
-    let mut out = Vec::new();
-    loop {
-        let e = tokio::time::timeout(Duration::from_secs(40), k.events.recv())
-            .await
-            .expect("call events in time")
-            .expect("event stream open");
-        let last = matches!(
-            e,
-            CallEvent::Failed { .. }
-                | CallEvent::RecordingStored { .. }
-                | CallEvent::RecordingFailed { .. }
-                | CallEvent::Refused { .. }
-        );
-        out.push(e);
-        if last {
-            return out;
-        }
-    }
-}
-
-fn failed(events: &[CallEvent]) -> Option<(u16, String, Outcome)> {
-    events.iter().find_map(|e| match e {
-        CallEvent::Failed {
-            code,
-            reason,
-            outcome,
-            ..
-        } => Some((*code, reason.clone(), *outcome)),
-        _ => None,
-    })
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_carrier_busy_486_is_acked_and_reported_busy() {
@@ -354,40 +27,6 @@ async fn sipp_carrier_busy_486_is_acked_and_reported_busy() {
         "{events:?}"
     );
     carrier.success(Duration::from_secs(10)).await;
-}
-
-async fn until_answered(k: &mut Kaden) {
-    loop {
-        let e = tokio::time::timeout(Duration::from_secs(30), k.events.recv())
-            .await
-            .expect("answered in time")
-            .expect("events open");
-        match e {
-            CallEvent::Answered { .. } => return,
-            CallEvent::Failed { code, reason, .. } => panic!("call failed: {code} {reason}"),
-            _ => {}
-        }
-    }
-}
-
-fn ended(events: &[CallEvent]) -> (Duration, Side) {
-    events
-        .iter()
-        .find_map(|e| match e {
-            CallEvent::Ended { talk, ended_by, .. } => Some((*talk, *ended_by)),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no Ended in {events:?}"))
-}
-
-fn recording(events: &[CallEvent]) -> (PathBuf, Duration) {
-    events
-        .iter()
-        .find_map(|e| match e {
-            CallEvent::RecordingStored { path, duration, .. } => Some((path.clone(), *duration)),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no recording in {events:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -522,32 +161,6 @@ async fn sipp_carrier_refuses_a_wrong_trunk_password_with_403() {
 }
 
 /// sipp as the operator's phone: REGISTER with digest from port `port`, then answer there.
-async fn sipp_phone(k: &Kaden, port: u16, scenario_name: &str) -> Sipp {
-    let kaden_addr = k.cc.sip_addr().to_string();
-    let reg = Sipp::start(
-        "phone_register.xml",
-        port,
-        &[
-            kaden_addr,
-            "-s".into(),
-            "op1".into(),
-            "-au".into(),
-            "op1".into(),
-            "-ap".into(),
-            "pw".into(),
-        ],
-    );
-    reg.success(Duration::from_secs(10)).await;
-    assert_eq!(
-        k.cc.registrar().lookup("op1").len(),
-        1,
-        "sipp phone registered"
-    );
-    let phone = Sipp::start(scenario_name, port, &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    phone
-}
-
 fn channel_energy(path: &Path) -> (i64, i64, u32) {
     let (channels, rate, frames, samples) = wav::read(path).unwrap();
     assert_eq!((channels, rate), (2, 8000));
@@ -678,4 +291,147 @@ async fn sipp_caller_gets_503_with_retry_after_from_an_overloaded_endpoint_and_i
     assert_eq!(kaden.endpoint().stats().shed, 1);
     assert!(calls.try_recv().is_err(), "the shed INVITE reached the UA");
     drop(ringing);
+}
+
+/// Issue 17 item 1: a REGISTER captured on the wire and sent again from another port gets
+/// 401 `stale=true`; the binding keeps pointing at the real phone, which still gets the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tel_17_1_replayed_register_from_another_port_is_refused_and_calls_ring_the_real_phone() {
+    let carrier_port = free_port();
+    let echo_port = free_port();
+    let carrier = Sipp::start(
+        "carrier_answer_bye.xml",
+        carrier_port,
+        &["-rtp_echo".into(), "-mp".into(), echo_port.to_string()],
+    );
+    let mut k = kaden(carrier.addr(), None, Timers::default());
+    let phone_port = free_port();
+    let mut reg = Sipp::start(
+        "phone_register.xml",
+        phone_port,
+        &[
+            k.cc.sip_addr().to_string(),
+            "-s".into(),
+            "op1".into(),
+            "-au".into(),
+            "op1".into(),
+            "-ap".into(),
+            "pw".into(),
+            "-trace_msg".into(),
+        ],
+    );
+    reg.finish(Duration::from_secs(10)).await;
+    let captured = reg
+        .sent_messages()
+        .into_iter()
+        .rfind(|m| m.starts_with(b"REGISTER") && find_bytes(m, b"Authorization:"))
+        .expect("sipp's authenticated REGISTER in its trace");
+    drop(reg);
+    let real = k.cc.registrar().lookup("op1");
+    assert_eq!(real.len(), 1);
+    assert_eq!(real[0].source.port(), phone_port);
+
+    // The attacker replays it byte for byte from its own port.
+    let attacker = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    attacker
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    attacker.send_to(&captured, k.cc.sip_addr()).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = attacker
+        .recv_from(&mut buf)
+        .expect("an answer to the replay");
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("SIP/2.0 401 "), "{answer}");
+    assert!(answer.contains("stale=true"), "{answer}");
+    let after = k.cc.registrar().lookup("op1");
+    assert_eq!(after, real, "binding unchanged");
+
+    // The call rings the real phone.
+    let phone = Sipp::start("phone_answer.xml", phone_port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    k.cc.place_call(request("after-replay")).unwrap();
+    let events = call_events(&mut k).await;
+    assert_eq!(ended(&events).1, Side::Customer, "{events:?}");
+    phone.success(Duration::from_secs(10)).await;
+    carrier.success(Duration::from_secs(10)).await;
+}
+
+fn find_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Registers a sipp phone from `port` and waits for its binding.
+async fn register_sipp_phone(k: &Kaden, port: u16) {
+    let reg = Sipp::start(
+        "phone_register.xml",
+        port,
+        &[
+            k.cc.sip_addr().to_string(),
+            "-s".into(),
+            "op1".into(),
+            "-au".into(),
+            "op1".into(),
+            "-ap".into(),
+            "pw".into(),
+        ],
+    );
+    reg.success(Duration::from_secs(10)).await;
+    assert_eq!(k.cc.registrar().lookup("op1").len(), 1);
+}
+
+/// Hang up `call_ref` and expect its Failed(Cancelled) within a second, the line and the
+/// call freed.
+async fn hang_up_frees_at_once(k: &mut Kaden, call_ref: &str) {
+    let started = tokio::time::Instant::now();
+    assert!(k.cc.hang_up(call_ref));
+    let events = tokio::time::timeout(Duration::from_secs(1), call_events(k))
+        .await
+        .expect("the call ends within a second of the hang-up");
+    let (code, _, outcome) = failed(&events).expect("a Failed event");
+    assert_eq!((code, outcome), (487, Outcome::Cancelled), "{events:?}");
+    // The task frees the line right after its last event.
+    while k.cc.lines().in_use() > 0 || k.cc.active_calls() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "line still held"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Issue 17 item 5: hanging up while the operator's phone rings CANCELs it at once (sipp checks
+/// the CANCEL, answers 200 and 487) and the only licensed line is free for the next call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tel_17_5_hang_up_while_the_phone_rings_cancels_it_and_the_next_call_gets_the_line() {
+    let mut k = kaden_with("127.0.0.1:9".parse().unwrap(), None, Timers::default(), 1);
+    let port = free_port();
+    register_sipp_phone(&k, port).await;
+    let phone = Sipp::start("phone_ring_cancel.xml", port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    k.cc.place_call(request("ringing")).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    hang_up_frees_at_once(&mut k, "ringing").await;
+    phone.success(Duration::from_secs(10)).await;
+    let next = k.cc.place_call(request("next"));
+    assert!(next.is_ok(), "{next:?}");
+    hang_up_frees_at_once(&mut k, "next").await;
+}
+
+/// Issue 17 item 5: a phone that takes the INVITE and sends nothing back (no 100 either, so
+/// RFC 3261 9.1 allows no CANCEL yet) no longer holds the line and the operator for timer B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tel_17_5_hang_up_while_a_silent_phone_is_dialled_frees_the_line_at_once() {
+    let mut k = kaden_with("127.0.0.1:9".parse().unwrap(), None, Timers::default(), 1);
+    let port = free_port();
+    register_sipp_phone(&k, port).await;
+    let phone = Sipp::start("phone_silent.xml", port, &[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    k.cc.place_call(request("silent-phone")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hang_up_frees_at_once(&mut k, "silent-phone").await;
+    let next = k.cc.place_call(request("right-after"));
+    assert!(next.is_ok(), "{next:?}");
+    hang_up_frees_at_once(&mut k, "right-after").await;
+    phone.success(Duration::from_secs(10)).await;
 }

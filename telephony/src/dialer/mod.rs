@@ -94,6 +94,25 @@ impl std::fmt::Debug for TelephonyConfig {
     }
 }
 
+/// Kaden's SIP and media speak IPv4 only: say so at start rather than fail every call later.
+fn refuse_ipv6(config: &TelephonyConfig) -> io::Result<()> {
+    let what = if config.sip_bind.is_ipv6() {
+        format!("SIP listen address {}", config.sip_bind)
+    } else if config.media_ip.is_ipv6() {
+        format!("media address {}", config.media_ip)
+    } else {
+        return Ok(());
+    };
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "IPv6 is not supported for telephony yet ({what}): listen on an IPv4 address \
+             (e.g. --sip-listen 0.0.0.0:5060) and, for IPv6 phones, put a dual-stack SIP proxy \
+             in front (docs/telephony.md)"
+        ),
+    ))
+}
+
 /// A request to call a customer, from any path (list, auto-call, recall, manual).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRequest {
@@ -181,11 +200,16 @@ impl CallControl {
     /// Bind SIP, start the registrar and the UA. Call events arrive on the returned receiver
     /// (one consumer: the api, which turns them into commands). Must be called inside a tokio
     /// runtime (it spawns the endpoint's tasks).
+    ///
+    /// An IPv6 SIP or media address is refused with [`io::ErrorKind::Unsupported`] and a
+    /// message saying what to do (issue 17 item 7): URIs, Via, SDP and the relay speak IPv4
+    /// only, and an IPv6 listener used to advertise itself and then answer every request 400.
     pub fn start(
         config: TelephonyConfig,
         gate: Arc<dyn CallGate>,
         credentials: Arc<dyn SipCredentials>,
     ) -> io::Result<(CallControl, mpsc::UnboundedReceiver<CallEvent>)> {
+        refuse_ipv6(&config)?;
         let transport = UdpTransport::bind(config.sip_bind)?;
         let (ep, incoming) = Endpoint::start(transport, config.timers);
         let registrar = Arc::new(Registrar::new(
@@ -225,6 +249,14 @@ impl CallControl {
     /// The SIP address softphones register to.
     pub fn sip_addr(&self) -> SocketAddr {
         self.inner.ua.local_addr()
+    }
+
+    /// What the SIP endpoint refused, shed or could not read (unparseable datagrams,
+    /// keep-alives, 503s, oversize messages, unauthenticated requests past their budget): the
+    /// counters the api exposes in /metrics (docs/telephony.md, "Putting Kaden's SIP port on
+    /// the Internet").
+    pub fn sip_stats(&self) -> crate::transaction::EndpointStats {
+        self.inner.ua.endpoint().stats()
     }
 
     pub fn registrar(&self) -> &Registrar {
@@ -417,6 +449,13 @@ impl Call {
     }
 
     /// Wait for an outgoing INVITE's answer, with a ring limit and the api's hang-up.
+    ///
+    /// A hang-up (or the operator hanging up while the customer rings, or the ring limit)
+    /// CANCELs the INVITE and returns at once (issue 17 item 5): the line and the operator are
+    /// free now, not when the far end gets round to answering the CANCEL — a phone that never
+    /// sent even a 100 would otherwise hold both for timer B (32 s). The user agent finishes the
+    /// INVITE on its own: it sends the CANCEL as soon as a provisional arrives (RFC 3261 9.1)
+    /// and ACKs and hangs up an answer that crosses it.
     async fn ring(
         &mut self,
         out: &mut OutgoingCall,
@@ -426,18 +465,14 @@ impl Call {
         mut operator: Option<&mut CallLeg>,
     ) -> Ring {
         let deadline = Instant::now() + limit;
-        let mut timed_out = false;
-        let mut hung_up = false;
-        let mut operator_gone = false;
         let mut rang = false;
         loop {
             tokio::select! {
                 // The operator hanging up while the customer rings cancels the customer.
-                e = async { match operator.as_mut() { Some(l) => l.event().await, None => std::future::pending().await } }, if !operator_gone => {
+                e = async { match operator.as_mut() { Some(l) => l.event().await, None => std::future::pending().await } } => {
                     if matches!(e, Some(LegEvent::RemoteBye) | Some(LegEvent::AckTimeout) | None) {
-                        operator_gone = true;
-                        hung_up = true;
                         out.cancel();
+                        return Ring::OperatorGone(487, "operator hung up while ringing".into());
                     }
                 }
                 p = out.next() => match p {
@@ -455,38 +490,25 @@ impl Call {
                             }
                         }
                     }
-                    Some(Progress::Answered { leg, sdp }) => {
-                        if operator_gone {
-                            leg.bye().await;
-                            return Ring::OperatorGone(487, "operator hung up".into());
-                        }
-                        return Ring::Answered(leg, sdp);
-                    }
+                    Some(Progress::Answered { leg, sdp }) => return Ring::Answered(leg, sdp),
                     Some(Progress::Failed { code, reason }) => {
-                        if operator_gone {
-                            return Ring::OperatorGone(code, format!("operator hung up while ringing ({code} {reason})"));
-                        }
-                        let outcome = if timed_out {
-                            return Ring::Failed(408, "ring time ran out".into(), Outcome::NoAnswer);
-                        } else if hung_up {
-                            Outcome::Cancelled
-                        } else if !customer {
-                            Outcome::OperatorUnavailable
-                        } else {
+                        let outcome = if customer {
                             Outcome::from_sip(code)
+                        } else {
+                            Outcome::OperatorUnavailable
                         };
                         return Ring::Failed(code, reason, outcome);
                     }
                     None => return Ring::Failed(500, "call ended unexpectedly".into(), Outcome::NetworkError),
                 },
-                _ = tokio::time::sleep_until(deadline), if !timed_out && !hung_up => {
-                    timed_out = true;
+                _ = tokio::time::sleep_until(deadline) => {
                     out.cancel();
+                    return Ring::Failed(408, "ring time ran out".into(), Outcome::NoAnswer);
                 }
-                c = self.cmd.recv(), if !hung_up && !timed_out => {
+                c = self.cmd.recv() => {
                     if matches!(c, Some(CallCmd::HangUp) | None) {
-                        hung_up = true;
                         out.cancel();
+                        return Ring::Failed(487, "Request Terminated (hung up while dialling)".into(), Outcome::Cancelled);
                     }
                 }
             }

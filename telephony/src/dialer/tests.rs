@@ -490,3 +490,23 @@ async fn shutdown_hangs_up_every_call_and_flushes_recordings() {
     }
     assert_eq!((stored, cancelled), (1, 1));
 }
+
+#[tokio::test]
+async fn tel_17_7_an_ipv6_listen_or_media_address_is_refused_at_start_with_what_to_do() {
+    let trunk = TrunkConfig {
+        addr: "127.0.0.1:9".parse().unwrap(),
+        domain: "trunk.invalid".into(),
+        credentials: None,
+    };
+    let dir = std::env::temp_dir();
+    let mut v6_sip = TelephonyConfig::new(trunk.clone(), dir.clone(), "127.0.0.1".parse().unwrap());
+    v6_sip.sip_bind = "[::1]:0".parse().unwrap();
+    let v6_media = TelephonyConfig::new(trunk, dir, "::1".parse().unwrap());
+    for config in [v6_sip, v6_media] {
+        let err = CallControl::start(config, Arc::new(Gate), Arc::new(Users)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        let text = err.to_string();
+        assert!(text.contains("IPv6 is not supported"), "{text}");
+        assert!(text.contains("--sip-listen 0.0.0.0:5060"), "{text}");
+    }
+}

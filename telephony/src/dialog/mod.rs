@@ -4,6 +4,7 @@
 //! route set. [`UserAgent`] places and receives INVITEs, answers digest challenges, ACKs,
 //! CANCELs, sends BYE and re-INVITE, and routes in-dialog requests to the call that owns them.
 
+mod reoffer;
 mod ua;
 
 use std::net::SocketAddr;

@@ -12,7 +12,8 @@ use super::Dialog;
 use crate::auth::{Challenge, authorization};
 use crate::registrar::Registrar;
 use crate::transaction::{
-    Endpoint, Incoming, Responder, ServerTx, TxEvent, cancel_for, new_branch, new_tag,
+    Endpoint, Incoming, Responder, Screen, ServerTx, TxEvent, Verdict, cancel_for, new_branch,
+    new_tag,
 };
 use crate::transport::Message;
 
@@ -45,9 +46,53 @@ struct Shared {
     ep: Endpoint,
     config: UaConfig,
     dialogs: Mutex<HashMap<DialogKey, mpsc::UnboundedSender<DialogInput>>>,
-    /// Incoming INVITEs not yet answered, by branch, for CANCEL.
+    /// Incoming INVITEs not yet answered, by [`pending_key`], for CANCEL.
     pending: Mutex<HashMap<String, (Responder, oneshot::Sender<()>)>>,
     registrar: Option<Arc<Registrar>>,
+}
+
+/// What proves a new request (issue 17 item 3): a live dialog, a pending INVITE for a CANCEL,
+/// a valid digest answer for a REGISTER. What proves nothing and only needs an answer is
+/// answered statelessly by the endpoint.
+impl Screen for Shared {
+    fn screen(&self, req: &Message, from: SocketAddr) -> Verdict {
+        let method = req.method().copied().unwrap_or(Method::Options);
+        if let Some(tag) = req.to_tag() {
+            let key = (req.call_id().unwrap_or("").to_string(), tag.to_string());
+            return if self.dialogs.lock().unwrap().contains_key(&key) {
+                Verdict::Authenticated
+            } else {
+                Verdict::Answer(Message::response_to(
+                    req,
+                    481,
+                    "Call/Transaction Does Not Exist",
+                ))
+            };
+        }
+        match method {
+            Method::Cancel => {
+                let pending = pending_key(req, from)
+                    .is_some_and(|k| self.pending.lock().unwrap().contains_key(&k));
+                if pending || self.ep.has_invite_transaction(req, from) {
+                    Verdict::Authenticated
+                } else {
+                    Verdict::Answer(Message::response_to(
+                        req,
+                        481,
+                        "Call/Transaction Does Not Exist",
+                    ))
+                }
+            }
+            Method::Register => match &self.registrar {
+                Some(r) => match r.screen(req) {
+                    None => Verdict::Authenticated,
+                    Some(answer) => Verdict::Answer(answer),
+                },
+                None => Verdict::Unauthenticated,
+            },
+            _ => Verdict::Unauthenticated,
+        }
+    }
 }
 
 /// A SIP user agent on one endpoint.
@@ -206,7 +251,7 @@ impl IncomingCall {
 
     /// Refuse with a final status (486, 404, 488…). A Warning carries the reason text.
     pub fn reject(self, code: u16, reason: &str, warning: Option<&str>) {
-        self.ua.forget_pending(&self.request);
+        self.ua.forget_pending(&self.request, self.source);
         let mut r = Message::response_to(&self.request, code, reason);
         if let Some(w) = warning {
             r.push("Warning", format!("399 kaden \"{}\"", w.replace('"', "'")));
@@ -221,7 +266,7 @@ impl IncomingCall {
 
     /// Answer 200 with `sdp`; the leg is live once the ACK arrives (or after the ACK wait).
     pub fn answer(self, sdp: Vec<u8>) -> Option<CallLeg> {
-        self.ua.forget_pending(&self.request);
+        self.ua.forget_pending(&self.request, self.source);
         let contact = self.ua.contact("kaden");
         let dialog = Dialog::from_uas(&self.request, &self.tx.local_tag, self.source, &contact)?;
         let mut ok = Message::response_to(&self.request, 200, "OK");
@@ -241,6 +286,15 @@ impl IncomingCall {
     }
 }
 
+/// The INVITE a CANCEL refers to: same branch and sent-by (RFC 3261 9.2), same source.
+fn pending_key(req: &Message, source: SocketAddr) -> Option<String> {
+    Some(format!(
+        "{} {} {source}",
+        req.branch()?,
+        req.sent_by().unwrap_or_default()
+    ))
+}
+
 async fn sleep_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -250,7 +304,8 @@ async fn sleep_opt(at: Option<tokio::time::Instant>) {
 
 impl UserAgent {
     /// Start a UA on an endpoint. Incoming INVITEs go to the returned receiver (drop it to
-    /// refuse them with 480); REGISTER goes to `registrar` if given (else 405).
+    /// refuse them with 480); REGISTER goes to `registrar` if given (else 405). With a
+    /// registrar the UA also screens new requests for the endpoint ([`Screen`]).
     pub fn start(
         ep: Endpoint,
         mut incoming: mpsc::UnboundedReceiver<Incoming>,
@@ -266,6 +321,14 @@ impl UserAgent {
                 registrar,
             }),
         };
+        // A UA with a registrar faces phones on the open network: new requests are screened
+        // and unauthenticated ones budgeted per source. Without one (the test carrier, a
+        // softphone, a benchmark's far end) every request gets a transaction as before, so a
+        // peer sending hundreds of calls a second from one address is never shed.
+        if ua.shared.registrar.is_some() {
+            let screen: std::sync::Weak<dyn Screen> = Arc::downgrade(&ua.shared) as _;
+            ua.shared.ep.set_screen(screen);
+        }
         let (calls_tx, calls_rx) = mpsc::unbounded_channel();
         let weak = Arc::downgrade(&ua.shared);
         tokio::spawn(async move {
@@ -296,9 +359,9 @@ impl UserAgent {
         move |b: &str| ep.via(b)
     }
 
-    fn forget_pending(&self, req: &Message) {
-        if let Some(b) = req.branch() {
-            self.shared.pending.lock().unwrap().remove(b);
+    fn forget_pending(&self, req: &Message, source: SocketAddr) {
+        if let Some(k) = pending_key(req, source) {
+            self.shared.pending.lock().unwrap().remove(&k);
         }
     }
 
@@ -325,12 +388,12 @@ impl UserAgent {
                 match method {
                     Method::Invite => {
                         let (ctx, crx) = oneshot::channel();
-                        if let Some(b) = req.branch() {
+                        if let Some(k) = pending_key(req, stx.source) {
                             self.shared
                                 .pending
                                 .lock()
                                 .unwrap()
-                                .insert(b.to_string(), (stx.responder(), ctx));
+                                .insert(k, (stx.responder(), ctx));
                         }
                         let call = IncomingCall {
                             request: stx.request.clone(),
@@ -348,14 +411,18 @@ impl UserAgent {
                         }
                     }
                     Method::Cancel => {
-                        let pending = req
-                            .branch()
-                            .and_then(|b| self.shared.pending.lock().unwrap().remove(b));
+                        let pending = pending_key(req, stx.source)
+                            .and_then(|k| self.shared.pending.lock().unwrap().remove(&k));
                         match pending {
                             Some((responder, notify)) => {
                                 stx.reply(200, "OK");
                                 responder.reply(487, "Request Terminated");
                                 let _ = notify.send(());
+                            }
+                            // RFC 3261 9.2: the INVITE was already answered finally; the
+                            // CANCEL has no effect but is acknowledged.
+                            None if self.shared.ep.has_invite_transaction(req, stx.source) => {
+                                stx.reply(200, "OK");
                             }
                             None => stx.reply(481, "Call/Transaction Does Not Exist"),
                         }
@@ -691,6 +758,8 @@ impl UserAgent {
         ev: mpsc::UnboundedSender<LegEvent>,
     ) {
         let via = self.via();
+        // The SDP the far end last got from us (RFC 3264 §8 versions answers against it).
+        let mut sent_sdp = local_sdp.clone();
         loop {
             tokio::select! {
                 c = cmd.recv() => match c {
@@ -723,6 +792,7 @@ impl UserAgent {
                                 let ack = dialog.ack(cseq, &via);
                                 self.shared.ep.send_stateless(&ack, dialog.dest).await;
                                 invite_cseq = cseq;
+                                sent_sdp = sdp.clone();
                                 local_sdp = sdp;
                                 Ok(r.body)
                             }
@@ -750,7 +820,10 @@ impl UserAgent {
                                 let mut ok = Message::response_to(&stx.request, 200, "OK");
                                 ok.push("Contact", dialog.local_contact.clone());
                                 ok.push("Content-Type", "application/sdp");
-                                ok.body = local_sdp.clone();
+                                // RFC 3264: hold (sendonly) is answered recvonly, and so on.
+                                let body = super::reoffer::answer(&local_sdp, &stx.request.body, &sent_sdp);
+                                sent_sdp = body.clone();
+                                ok.body = body;
                                 if let Some(c) = stx.request.get("Contact") {
                                     dialog.remote_target = crate::transport::addr_uri(c).to_string();
                                 }

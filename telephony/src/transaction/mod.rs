@@ -4,11 +4,13 @@
 //! Each transaction is a small tokio task fed by the [`Endpoint`]'s receive loop; timers are
 //! tokio timers, so tests run them with paused time.
 
+pub mod budget;
 mod client;
+mod log_limit;
+mod screen;
 mod server;
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +21,9 @@ use tokio::sync::mpsc;
 
 use crate::transport::{Message, UdpTransport, bad_request_answer};
 
+pub use budget::{Budget, SourceBudgets};
 pub use client::{ClientTx, TxEvent};
+pub use screen::{Screen, Verdict};
 pub use server::{Responder, ServerOutcome, ServerTx};
 
 /// RFC 3261 timer values (defaults: T1 = 500 ms, T2 = 4 s, T4 = 5 s).
@@ -75,6 +79,9 @@ pub struct EndpointConfig {
     /// a proxy that honours it sends us no other request for that long (RFC 3261 21.5.4), so
     /// it is kept short.
     pub retry_after: Duration,
+    /// Per-source budget for new requests that prove nothing ([`budget`], [`Screen`]); past
+    /// it they are answered 503 + `Retry-After` statelessly. Default 100 at once, 50/s.
+    pub unauthenticated: Budget,
 }
 
 impl Default for EndpointConfig {
@@ -83,6 +90,7 @@ impl Default for EndpointConfig {
             timers: Timers::default(),
             max_pending_setups: 1000,
             retry_after: Duration::from_secs(1),
+            unauthenticated: Budget::default(),
         }
     }
 }
@@ -102,10 +110,23 @@ pub enum Incoming {
 /// Statistics of what the endpoint refused or dropped (never silently).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointStats {
+    /// Datagrams that are not SIP we can read (also logged, at most once per source per
+    /// minute: [`log_limit`]).
     pub unparseable: u64,
+    /// CRLF keep-alives (RFC 5626 4.4.1 style pings; RFC 3261 7.5): taken silently.
+    pub keepalives: u64,
+    /// Datagrams over [`crate::transport::MAX_MESSAGE`] or [`crate::transport::MAX_HEADERS`]
+    /// (also counted in `unparseable`): answered 513/400 statelessly, nothing kept.
+    pub too_large: u64,
     pub answered_bad_request: u64,
     /// New out-of-dialog requests answered 503 by admission control ([`EndpointConfig`]).
     pub shed: u64,
+    /// Unauthenticated requests answered 503 because their source spent its budget
+    /// ([`EndpointConfig::unauthenticated`]).
+    pub shed_unauthenticated: u64,
+    /// Unauthenticated requests answered without a transaction (challenges, stale nonces,
+    /// 403, 481 for dialogs that do not exist).
+    pub answered_statelessly: u64,
 }
 
 pub(crate) struct Shared {
@@ -121,6 +142,10 @@ pub(crate) struct Shared {
     /// 2xx has a new branch).
     accepted: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     stats: Mutex<EndpointStats>,
+    log_limit: log_limit::LogLimit,
+    budgets: SourceBudgets,
+    /// The transaction user's screen, installed once it exists (weak: it owns the endpoint).
+    screen: std::sync::OnceLock<std::sync::Weak<dyn Screen>>,
 }
 
 /// SIP endpoint: owns the transport, matches messages to transactions, runs timers.
@@ -144,6 +169,17 @@ fn key(branch: &str, method: &Method) -> String {
         method
     };
     format!("{branch} {m}")
+}
+
+/// The key of a server transaction (RFC 3261 17.2.3): the top Via's branch AND sent-by, the
+/// method (ACK counts as INVITE), and — stricter than the RFC — the address the request came
+/// from. So another client reusing a branch, or replaying a captured request from elsewhere,
+/// starts its own transaction and gets its own answer instead of the first one's.
+pub fn server_key(msg: &Message, from: SocketAddr) -> Option<String> {
+    let branch = msg.branch()?;
+    let method = msg.method()?;
+    let sent_by = msg.sent_by().unwrap_or_default();
+    Some(format!("{} {sent_by} {from}", key(branch, method)))
 }
 
 /// A fresh RFC 3261 branch (magic cookie + 64 random bits).
@@ -189,6 +225,9 @@ impl Endpoint {
             server: Mutex::new(HashMap::new()),
             accepted: Mutex::new(HashMap::new()),
             stats: Mutex::new(EndpointStats::default()),
+            log_limit: log_limit::LogLimit::default(),
+            budgets: SourceBudgets::new(config.unauthenticated),
+            screen: std::sync::OnceLock::new(),
         });
         let (tu_tx, tu_rx) = mpsc::unbounded_channel();
         let weak = Arc::downgrade(&shared);
@@ -249,24 +288,15 @@ impl Endpoint {
             && self.pending_setups() >= self.shared.max_pending_setups
     }
 
-    /// Answer a shed request 503 + Retry-After without a transaction. The To tag is derived
-    /// from the branch and Call-ID, so a retransmission refused again gets the same tag.
+    /// Answer a shed request 503 + Retry-After without a transaction.
     async fn shed(&self, msg: &Message, branch: &str, from: SocketAddr) {
         let mut resp = Message::response_to(msg, 503, "Service Unavailable");
-        let mut h = std::hash::DefaultHasher::new();
-        (branch, msg.call_id()).hash(&mut h);
-        let tag = format!("{:012x}", h.finish() & 0xffff_ffff_ffff);
-        if let Some(to) = resp.headers.iter_mut().find(|h| h.name == "To") {
-            to.value = format!("{};tag={tag}", to.value);
-        }
         resp.push(
             "Retry-After",
             self.shared.retry_after.as_secs().max(1).to_string(),
         );
         self.shared.stats.lock().unwrap().shed += 1;
-        if let Err(e) = self.shared.transport.send(&resp, from).await {
-            tracing::warn!(%from, error = %e, "503 send failed");
-        }
+        self.answer_statelessly(resp, msg, branch, from).await;
     }
 
     /// Returns false when the TU has gone away.
@@ -279,15 +309,34 @@ impl Endpoint {
         let mut msg = match parsed {
             Ok(m) => m,
             Err((err, raw)) => {
+                if raw
+                    .iter()
+                    .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+                {
+                    // A keep-alive (CRLF or CRLFCRLF): expected, not a warning.
+                    self.shared.stats.lock().unwrap().keepalives += 1;
+                    return true;
+                }
                 let answer = bad_request_answer(&err, &raw);
                 {
                     let mut st = self.shared.stats.lock().unwrap();
                     st.unparseable += 1;
+                    if matches!(
+                        err,
+                        crate::transport::ParseError::TooLarge { .. }
+                            | crate::transport::ParseError::TooManyHeaders { .. }
+                    ) {
+                        st.too_large += 1;
+                    }
                     if answer.is_some() {
                         st.answered_bad_request += 1;
                     }
                 }
-                tracing::warn!(%from, error = %err, "unparseable SIP message");
+                // The error text quotes at most a redacted line (ParseError), and only the
+                // first one per source per minute is written.
+                if self.shared.log_limit.allow(from.ip()) {
+                    tracing::warn!(%from, error = %err, "unparseable SIP message (more from this source within a minute are only counted)");
+                }
                 if let Some(resp) = answer {
                     let _ = self.shared.transport.send(&resp, from).await;
                 }
@@ -295,7 +344,9 @@ impl Endpoint {
             }
         };
         let Some(branch) = msg.branch().map(str::to_string) else {
-            tracing::warn!(%from, "message without a Via branch dropped");
+            if self.shared.log_limit.allow(from.ip()) {
+                tracing::warn!(%from, "message without a Via branch dropped");
+            }
             self.shared.stats.lock().unwrap().unparseable += 1;
             return true;
         };
@@ -316,7 +367,7 @@ impl Endpoint {
                 }
             }
             Some(method) => {
-                let k = key(&branch, &method);
+                let k = server_key(&msg, from).unwrap_or_else(|| key(&branch, &method));
                 let sender = self.shared.server.lock().unwrap().get(&k).cloned();
                 if let Some(s) = sender
                     && s.send(msg.clone()).is_ok()
@@ -333,6 +384,9 @@ impl Endpoint {
                 }
                 if self.must_shed(&msg, &method) {
                     self.shed(&msg, &branch, from).await;
+                    return true;
+                }
+                if method != Method::Ack && self.screened_away(&msg, &branch, from).await {
                     return true;
                 }
                 if msg.max_forwards() == Some(0) && method != Method::Options {
@@ -387,6 +441,17 @@ impl Endpoint {
     }
     pub(crate) fn unregister_accepted(&self, k: &str) {
         self.shared.accepted.lock().unwrap().remove(k);
+    }
+
+    /// Whether the INVITE server transaction a CANCEL (or ACK) from `from` refers to still
+    /// exists (RFC 3261 9.2: a CANCEL for an answered INVITE gets 200, an unknown one 481).
+    pub fn has_invite_transaction(&self, msg: &Message, from: SocketAddr) -> bool {
+        let Some(branch) = msg.branch() else {
+            return false;
+        };
+        let sent_by = msg.sent_by().unwrap_or_default();
+        let k = format!("{} {sent_by} {from}", key(branch, &Method::Invite));
+        self.shared.server.lock().unwrap().contains_key(&k)
     }
 
     /// Number of live transactions (client, server) — for tests and metrics.
@@ -466,3 +531,5 @@ pub fn cancel_for(invite: &Message) -> Message {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exposure;

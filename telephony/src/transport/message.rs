@@ -5,6 +5,11 @@
 //! of comma-separated `Via`/`Contact` lists (see ARCHITECTURE §6 "rsip 0.4, measured here").
 //! So we frame and normalise first, keep our own header list (one entry per value), and hand a
 //! normalised copy of the head to rsip for validation of the start line.
+//!
+//! Limits before anything is kept (issue 17 item 2): [`MAX_MESSAGE`], [`MAX_HEADERS`]; what an
+//! error may quote never includes credentials. Longer than 600 lines because the message
+//! model, its parser and the header helpers are one concept (the message as we read and
+//! write it); about a third of the file is their tests.
 
 use std::fmt::Write as _;
 
@@ -55,6 +60,8 @@ pub enum ParseError {
     Rejected { reason: String },
     #[error("message too large ({size} bytes, limit {limit})")]
     TooLarge { size: usize, limit: usize },
+    #[error("too many header lines (more than {limit})")]
+    TooManyHeaders { limit: usize },
 }
 
 impl ParseError {
@@ -63,13 +70,26 @@ impl ParseError {
         match self {
             ParseError::UnsupportedMethod { .. } => (501, "Not Implemented"),
             ParseError::TooLarge { .. } => (513, "Message Too Large"),
+            ParseError::TooManyHeaders { .. } => (400, "Bad Request (too many headers)"),
             _ => (400, "Bad Request"),
         }
     }
 }
 
-/// Largest datagram we accept (UDP max payload).
-pub const MAX_MESSAGE: usize = 65_535;
+/// Largest message we accept (issue 17 item 2). Real SIP messages are a few kilobytes (an
+/// INVITE with SDP is under 2 KB); anything larger is answered 513 statelessly from what the
+/// first lines hold, and nothing of it is kept.
+pub const MAX_MESSAGE: usize = 16 * 1024;
+
+/// Most header lines (and header values, once lists are split) we accept; beyond it a request
+/// is answered 400 statelessly. Before the limit a 63 KB datagram of 9,000 headers cost about
+/// 1 MB, held for 32 s by its transaction.
+pub const MAX_HEADERS: usize = 128;
+
+/// How many header lines of an oversize message are read to answer it (the five a response
+/// copies are near the top), and how many Via values are copied at most.
+const ANSWER_SCAN_LINES: usize = 64;
+const ANSWER_MAX_VIAS: usize = 8;
 
 const COMPACT: &[(&str, &str)] = &[
     ("v", "Via"),
@@ -198,6 +218,36 @@ fn tighten_params(value: &str) -> String {
     out
 }
 
+/// Headers whose values are credentials: never quoted in errors, logs or Warning headers, and
+/// not handed to rsip (whose errors quote what they fail on).
+const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization"];
+
+/// A header or start line as it may appear in an error: at most 200 characters, and only the
+/// name of a credentials header (or of anything that looks like a digest answer), never its
+/// value (issue 17 item 8).
+fn quotable(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    let name = lower
+        .trim_start()
+        .split(|c: char| c == ':' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    if SECRET_HEADERS.contains(&name) || lower.contains("digest") || lower.contains("response=") {
+        let shown: String = line
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        return format!("{shown} <value withheld: may hold credentials>");
+    }
+    line.chars().take(200).collect()
+}
+
+fn is_secret(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s))
+}
+
 fn find_head_end(data: &[u8]) -> Option<(usize, usize)> {
     if let Some(p) = data.windows(4).position(|w| w == b"\r\n\r\n") {
         return Some((p, p + 4));
@@ -218,6 +268,59 @@ impl Message {
         Self::parse_inner(datagram, false)
     }
 
+    /// Only what a stateless answer needs (start line, Via, From, To, Call-ID, CSeq), read
+    /// from the first lines of a datagram refused as too large or with too many headers: a
+    /// bounded amount of work and memory whatever the datagram holds.
+    pub fn parse_essentials(datagram: &[u8]) -> Result<Message, ParseError> {
+        let skip = datagram
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        let data = &datagram[skip..datagram.len().min(skip + MAX_MESSAGE)];
+        let text = match std::str::from_utf8(data) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or(""),
+        };
+        let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let start = parse_start_line(lines.next().unwrap_or("").trim())?;
+        let mut headers = Vec::new();
+        let mut vias = 0;
+        for line in lines.take(ANSWER_SCAN_LINES) {
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let name = canonical_name(name);
+            if !matches!(name.as_str(), "Via" | "From" | "To" | "Call-ID" | "CSeq") {
+                continue;
+            }
+            let value = value.trim();
+            if name == "Via" {
+                for part in split_list(value) {
+                    if vias < ANSWER_MAX_VIAS {
+                        vias += 1;
+                        headers.push(Header {
+                            name: name.clone(),
+                            value: tighten_params(part),
+                        });
+                    }
+                }
+            } else if !headers.iter().any(|h: &Header| h.name == name) {
+                headers.push(Header {
+                    name,
+                    value: value.chars().take(512).collect(),
+                });
+            }
+        }
+        Ok(Message {
+            start,
+            headers,
+            body: Vec::new(),
+        })
+    }
+
     fn parse_inner(datagram: &[u8], validate: bool) -> Result<Message, ParseError> {
         if datagram.len() > MAX_MESSAGE {
             return Err(ParseError::TooLarge {
@@ -233,6 +336,10 @@ impl Message {
         let data = &datagram[skip..];
         let (head_end, body_start) = find_head_end(data).ok_or(ParseError::NoHeaderEnd)?;
         let head = std::str::from_utf8(&data[..head_end]).map_err(|_| ParseError::NotUtf8)?;
+        // Counted before anything is allocated for them.
+        if head.bytes().filter(|b| *b == b'\n').count() > MAX_HEADERS {
+            return Err(ParseError::TooManyHeaders { limit: MAX_HEADERS });
+        }
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let start_line = lines.next().unwrap_or("").trim();
         let start = parse_start_line(start_line)?;
@@ -248,7 +355,7 @@ impl Message {
                     }
                     None => {
                         return Err(ParseError::BadHeaderLine {
-                            line: line.to_string(),
+                            line: quotable(line),
                         });
                     }
                 }
@@ -260,10 +367,14 @@ impl Message {
         for line in &logical {
             let (name, value) = line
                 .split_once(':')
-                .ok_or_else(|| ParseError::BadHeaderLine { line: line.clone() })?;
+                .ok_or_else(|| ParseError::BadHeaderLine {
+                    line: quotable(line),
+                })?;
             let name = canonical_name(name);
             if name.is_empty() || name.contains(' ') {
-                return Err(ParseError::BadHeaderLine { line: line.clone() });
+                return Err(ParseError::BadHeaderLine {
+                    line: quotable(line),
+                });
             }
             let value = value.trim();
             if LIST_HEADERS.contains(&name.as_str()) {
@@ -281,6 +392,9 @@ impl Message {
             }
         }
 
+        if headers.len() > MAX_HEADERS {
+            return Err(ParseError::TooManyHeaders { limit: MAX_HEADERS });
+        }
         let available = data.len() - body_start;
         let body_len = match headers.iter().find(|h| h.name == "Content-Length") {
             Some(h) => {
@@ -355,7 +469,8 @@ impl Message {
             }
         }
         for h in &self.headers {
-            if h.name == "Content-Length" {
+            if h.name == "Content-Length" || (!with_length && is_secret(&h.name)) {
+                // Validation (with_length false) does not show rsip the credentials.
                 continue;
             }
             let _ = write!(out, "{}: {}\r\n", h.name, h.value);
@@ -517,6 +632,26 @@ impl Message {
         self.get("Via")
     }
 
+    /// The sent-by of the top Via (`host:port`, lower case, port 5060 when absent): with the
+    /// branch it identifies a server transaction (RFC 3261 17.2.3).
+    pub fn sent_by(&self) -> Option<String> {
+        let via = self.top_via()?;
+        let (_, rest) = via.trim().split_once(char::is_whitespace)?;
+        let hostport = rest.split(';').next()?.trim().to_ascii_lowercase();
+        if hostport.is_empty() {
+            return None;
+        }
+        let has_port = match hostport.rsplit_once(':') {
+            Some((h, p)) => (!h.contains('[') || h.ends_with(']')) && p.parse::<u16>().is_ok(),
+            None => false,
+        };
+        Some(if has_port {
+            hostport
+        } else {
+            format!("{hostport}:5060")
+        })
+    }
+
     /// Branch parameter of the top Via.
     pub fn branch(&self) -> Option<&str> {
         param(self.top_via()?, "branch")
@@ -541,7 +676,7 @@ impl Message {
 
 fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     let bad = || ParseError::BadStartLine {
-        line: line.chars().take(200).collect(),
+        line: quotable(line),
     };
     if let Some(rest) = line.strip_prefix("SIP/2.0 ") {
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -789,6 +924,52 @@ Contact: \"A, B\" <sip:a@10.0.0.1>;+sip.instance=\"<urn:uuid:1,2>\", <sip:a@10.0
         ] {
             assert!(Message::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn tel_17_8_sent_by_defaults_the_port_and_ignores_case() {
+        let mut m = Message::parse(INVITE.as_bytes()).unwrap();
+        assert_eq!(m.sent_by().as_deref(), Some("127.0.0.1:5070"));
+        m.set("Via", "SIP/2.0/UDP Host.Example ;branch=z9hG4bKx");
+        assert_eq!(m.sent_by().as_deref(), Some("host.example:5060"));
+        m.set("Via", "SIP/2.0/UDP [::1]:5062;branch=z9hG4bKx");
+        assert_eq!(m.sent_by().as_deref(), Some("[::1]:5062"));
+        m.set("Via", "SIP/2.0/UDP [::1];branch=z9hG4bKx");
+        assert_eq!(m.sent_by().as_deref(), Some("[::1]:5060"));
+    }
+
+    /// A request with `pad` extra header lines and `fill` bytes in one more.
+    pub(crate) fn padded_options(pad: usize, fill: usize) -> Vec<u8> {
+        let mut m = String::from(
+            "OPTIONS sip:k@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKbig\r\n\
+From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:k@127.0.0.1>\r\nCall-ID: big\r\nCSeq: 1 OPTIONS\r\n",
+        );
+        for _ in 0..pad {
+            m.push_str("P:1\r\n");
+        }
+        m.push_str("X-Fill: ");
+        m.push_str(&"a".repeat(fill));
+        m.push_str("\r\n\r\n");
+        m.into_bytes()
+    }
+
+    #[test]
+    fn tel_17_2_size_and_header_count_are_capped_and_the_essentials_still_read() {
+        let big = padded_options(9000, 18_000);
+        assert!(big.len() > 60_000 && big.len() < 65_000, "{}", big.len());
+        let err = Message::parse(&big).unwrap_err();
+        assert_eq!(err.status().0, 513);
+        let many = padded_options(200, 10);
+        assert!(many.len() < MAX_MESSAGE);
+        let err = Message::parse(&many).unwrap_err();
+        assert_eq!(err, ParseError::TooManyHeaders { limit: MAX_HEADERS });
+        for d in [&big, &many] {
+            let m = Message::parse_essentials(d).unwrap();
+            assert_eq!(m.headers.len(), 5);
+            assert_eq!((m.call_id(), m.branch()), (Some("big"), Some("z9hG4bKbig")));
+        }
+        // 128 header lines are still fine.
+        assert!(Message::parse(&padded_options(MAX_HEADERS - 6, 10)).is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod message;
 mod udp;
 
 pub use message::{
-    Header, MAX_MESSAGE, Message, ParseError, StartLine, addr_uri, param, split_list,
+    Header, MAX_HEADERS, MAX_MESSAGE, Message, ParseError, StartLine, addr_uri, param, split_list,
     uri_host_port, uri_user,
 };
 pub use udp::{RECV_BUFFER, UdpTransport, bad_request_answer, bind_udp};

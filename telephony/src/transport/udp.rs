@@ -70,7 +70,16 @@ pub fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
 /// a Warning header, if the datagram has enough of a request to be answered at all (a
 /// response, or a request without Via/Call-ID/CSeq, gets no answer: RFC 3261 8.2, 18.2.1).
 pub fn bad_request_answer(err: &ParseError, datagram: &[u8]) -> Option<Message> {
-    let req = Message::parse_lenient(datagram).ok().or_else(|| {
+    let essentials_only = matches!(
+        err,
+        ParseError::TooLarge { .. } | ParseError::TooManyHeaders { .. }
+    );
+    let lenient = if essentials_only {
+        Message::parse_essentials(datagram).ok()
+    } else {
+        Message::parse_lenient(datagram).ok()
+    };
+    let req = lenient.or_else(|| {
         // The method itself may be what failed; re-read with a known method to copy headers.
         let text = std::str::from_utf8(datagram).ok()?;
         let (_, rest) = text.split_once(' ')?;

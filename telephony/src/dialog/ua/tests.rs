@@ -54,11 +54,12 @@ async fn invite_ring_answer_hold_and_remote_bye() {
         panic!("not answered")
     };
     assert_eq!(sdp, b"v=0\r\nanswer");
-    // Hold from A: B sees the new offer and answers with its SDP.
+    // Hold from A: B sees the new offer and answers with its SDP, receiving only
+    // (tel_17_6, RFC 3264 6.1).
     let ans = within(leg_a.reinvite(b"v=0\r\na=sendonly".to_vec()))
         .await
         .unwrap();
-    assert_eq!(ans, b"v=0\r\nanswer");
+    assert_eq!(ans, b"v=0\r\nanswer\r\na=recvonly\r\n");
     assert_eq!(
         within(leg_b.event()).await,
         Some(LegEvent::RemoteSdp(b"v=0\r\na=sendonly".to_vec()))
@@ -293,4 +294,60 @@ async fn overloaded_callee_answers_new_invites_503_while_its_calls_hang_up_and_c
         Some(Progress::Failed { code: 487, .. })
     ));
     assert_eq!(b.endpoint().stats().shed, 1);
+}
+
+/// tel_17_6: RFC 3261 9.2: a CANCEL for an INVITE that already got its final response is
+/// answered 200 (it has no effect), not 481; a CANCEL matching nothing still gets 481.
+#[tokio::test]
+async fn tel_17_6_cancel_after_the_final_response_gets_200() {
+    let (b, mut ib) = ua();
+    let raw = UdpTransport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut invite = Message::request(Method::Invite, format!("sip:x@{}", b.local_addr()));
+    invite.push(
+        "Via",
+        format!("SIP/2.0/UDP {};branch=z9hG4bKlate", raw.local_addr()),
+    );
+    invite.push("From", "<sip:a@127.0.0.1>;tag=a");
+    invite.push("To", "<sip:x@127.0.0.1>");
+    invite.push("Call-ID", "late-cancel");
+    invite.push("CSeq", "1 INVITE");
+    invite.push("Contact", format!("<sip:a@{}>", raw.local_addr()));
+    raw.send(&invite, b.local_addr()).await.unwrap();
+    let inc = within(ib.recv()).await.unwrap();
+    let _leg = inc.answer(b"v=0".to_vec()).unwrap();
+    let mut buf = vec![0u8; 65_536];
+    let status_of = |r: std::io::Result<(Result<Message, _>, SocketAddr)>| {
+        r.unwrap().0.unwrap().status().unwrap()
+    };
+    loop {
+        let code = status_of(within(raw.recv(&mut buf)).await);
+        if code == 200 {
+            break;
+        }
+    }
+    raw.send(&cancel_for(&invite), b.local_addr())
+        .await
+        .unwrap();
+    loop {
+        let (m, _) = within(raw.recv(&mut buf)).await.unwrap();
+        let m = m.unwrap();
+        if m.cseq().map(|c| c.1) == Some(Method::Cancel) {
+            assert_eq!(m.status(), Some(200));
+            break;
+        }
+    }
+    let mut other = cancel_for(&invite);
+    other.set(
+        "Via",
+        format!("SIP/2.0/UDP {};branch=z9hG4bKnone", raw.local_addr()),
+    );
+    raw.send(&other, b.local_addr()).await.unwrap();
+    loop {
+        let (m, _) = within(raw.recv(&mut buf)).await.unwrap();
+        let m = m.unwrap();
+        if m.cseq().map(|c| c.1) == Some(Method::Cancel) {
+            assert_eq!(m.status(), Some(481));
+            break;
+        }
+    }
 }

@@ -3,6 +3,10 @@
 //!
 //! Credentials come from the api through [`SipCredentials`]: it hands out HA1 values (the
 //! hash of user, realm and SIP password), so this crate never sees passwords.
+//!
+//! Nonces are signed, expire after [`NONCE_LIFETIME`] and their `nc` counts are single-use
+//! ([`nonce`]), so a captured REGISTER cannot be sent again to move a binding; every failed
+//! proof gets the same 403 text ([`AUTH_FAILED`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,6 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+mod nonce;
+
+pub use nonce::{NONCE_LIFETIME, NonceError, Nonces};
 
 use crate::auth::{Algorithm, Challenge, Credentials};
 use crate::transaction::ServerTx;
@@ -31,10 +39,26 @@ pub struct Binding {
     pub expires_at: Instant,
 }
 
-const NONCE_LIFETIME: Duration = Duration::from_secs(300);
 pub const DEFAULT_EXPIRES: u32 = 3600;
 pub const MIN_EXPIRES: u32 = 60;
 pub const MAX_EXPIRES: u32 = 7200;
+
+/// The one text every failed proof gets (wrong password, unknown user, username not the
+/// registered user): a scanner learns nothing about which users exist (issue 17 item 8).
+pub const AUTH_FAILED: &str = "authentication failed";
+
+/// What a REGISTER's Authorization proves, decided before anything is stored.
+enum Proof {
+    /// Correct response to a fresh nonce of ours with an unused count: may change bindings.
+    Valid {
+        user: String,
+        nonce: String,
+        issued: Instant,
+        nc: Option<u32>,
+    },
+    /// Answer this without touching bindings (challenge, refusal).
+    Refused(Message),
+}
 
 /// The registrar: bindings by user.
 pub struct Registrar {
@@ -42,7 +66,9 @@ pub struct Registrar {
     algorithm: Algorithm,
     credentials: Arc<dyn SipCredentials>,
     bindings: Mutex<HashMap<String, Vec<Binding>>>,
-    nonces: Mutex<HashMap<String, Instant>>,
+    nonces: Nonces,
+    /// HA1 of no one, checked against when the user is unknown so both refusals take as long.
+    decoy_ha1: String,
 }
 
 impl std::fmt::Debug for Registrar {
@@ -59,12 +85,15 @@ impl Registrar {
         algorithm: Algorithm,
         credentials: Arc<dyn SipCredentials>,
     ) -> Self {
+        let realm = realm.into();
+        let decoy = format!("{:032x}", rand::random::<u128>());
         Registrar {
-            realm: realm.into(),
+            decoy_ha1: crate::auth::ha1(algorithm, "-", &realm, &decoy),
+            realm,
             algorithm,
             credentials,
             bindings: Mutex::new(HashMap::new()),
-            nonces: Mutex::new(HashMap::new()),
+            nonces: Nonces::new(),
         }
     }
 
@@ -91,19 +120,15 @@ impl Registrar {
         out
     }
 
+    /// Nonce counts held for replay detection (bounded; for metrics and tests).
+    pub fn nonce_counts_held(&self) -> usize {
+        self.nonces.counted()
+    }
+
     fn challenge(&self, req: &Message, stale: bool) -> Message {
-        let nonce = format!("{:032x}", rand::random::<u128>());
-        {
-            let mut nonces = self.nonces.lock().unwrap();
-            let now = Instant::now();
-            if nonces.len() > 10_000 {
-                nonces.retain(|_, t| now - *t < NONCE_LIFETIME);
-            }
-            nonces.insert(nonce.clone(), now);
-        }
         let ch = Challenge {
             realm: self.realm.clone(),
-            nonce,
+            nonce: self.nonces.issue(&self.realm),
             opaque: None,
             algorithm: self.algorithm,
             qop_auth: true,
@@ -120,41 +145,89 @@ impl Registrar {
         r
     }
 
-    /// Decide the response to a REGISTER.
-    pub fn process(&self, req: &Message, source: SocketAddr) -> Message {
+    /// Check a REGISTER's proof without storing anything (RFC 7616 §3.4): used both by the
+    /// stateless screen in front of transactions and, again, before bindings change.
+    fn prove(&self, req: &Message) -> Proof {
         let Some(user) = req.get("To").and_then(|t| uri_user(addr_uri(t))) else {
-            return Self::refuse(req, 400, "Bad Request", "To has no user part");
+            return Proof::Refused(Self::refuse(req, 400, "Bad Request", "To has no user part"));
         };
-        let user = user.to_string();
         let Some(auth) = req.get("Authorization") else {
-            return self.challenge(req, false);
+            return Proof::Refused(self.challenge(req, false));
         };
         let creds = match Credentials::parse(auth) {
             Ok(c) => c,
-            Err(e) => return Self::refuse(req, 400, "Bad Request", &e.to_string()),
+            // The error names what is missing, never the header's value (it holds secrets).
+            Err(e) => return Proof::Refused(Self::refuse(req, 400, "Bad Request", &e.to_string())),
         };
-        let fresh = self
-            .nonces
-            .lock()
-            .unwrap()
-            .get(&creds.nonce)
-            .is_some_and(|t| Instant::now() - *t < NONCE_LIFETIME);
-        if !fresh || creds.realm != self.realm {
+        if creds.realm != self.realm {
+            return Proof::Refused(self.challenge(req, true));
+        }
+        let issued = match self.nonces.check(&creds.nonce, &self.realm) {
+            Ok(t) => t,
+            // A nonce of another process (we restarted), expired or forged: try again with ours.
+            Err(_) => return Proof::Refused(self.challenge(req, true)),
+        };
+        let nc = match &creds.qop {
+            Some((nc, _)) => match u32::from_str_radix(nc, 16) {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    return Proof::Refused(Self::refuse(
+                        req,
+                        400,
+                        "Bad Request",
+                        "nc must be 1 or more",
+                    ));
+                }
+            },
+            None => None,
+        };
+        let known = if creds.username == user {
+            self.credentials.ha1(user, &self.realm, creds.algorithm)
+        } else {
+            None
+        };
+        // Unknown users are checked against a decoy so the answer and its timing match.
+        let ha1 = known.as_deref().unwrap_or(&self.decoy_ha1);
+        if !creds.verify(ha1, "REGISTER") || known.is_none() {
+            return Proof::Refused(Self::refuse(req, 403, "Forbidden", AUTH_FAILED));
+        }
+        if !self.nonces.is_new(&creds.nonce, nc) {
+            // A replayed Authorization: the client must answer a new nonce (RFC 7616 §3.4).
+            return Proof::Refused(self.challenge(req, true));
+        }
+        Proof::Valid {
+            user: user.to_string(),
+            nonce: creds.nonce,
+            issued,
+            nc,
+        }
+    }
+
+    /// Stateless screening of a new REGISTER (issue 17 items 1 and 3): `Some(answer)` for every
+    /// REGISTER that proves nothing (challenge, stale nonce, replay, wrong password), to be sent
+    /// without a transaction; `None` for one with a valid proof, which goes on to
+    /// [`Registrar::process`] in a transaction.
+    pub fn screen(&self, req: &Message) -> Option<Message> {
+        match self.prove(req) {
+            Proof::Valid { .. } => None,
+            Proof::Refused(r) => Some(r),
+        }
+    }
+
+    /// Decide the response to a REGISTER. Bindings change only with a valid proof whose nonce
+    /// count is used here for the first time.
+    pub fn process(&self, req: &Message, source: SocketAddr) -> Message {
+        let (user, nonce, issued, nc) = match self.prove(req) {
+            Proof::Valid {
+                user,
+                nonce,
+                issued,
+                nc,
+            } => (user, nonce, issued, nc),
+            Proof::Refused(r) => return r,
+        };
+        if !self.nonces.accept(&nonce, issued, nc) {
             return self.challenge(req, true);
-        }
-        if creds.username != user {
-            return Self::refuse(
-                req,
-                403,
-                "Forbidden",
-                "digest username differs from the registered user",
-            );
-        }
-        let Some(ha1) = self.credentials.ha1(&user, &self.realm, creds.algorithm) else {
-            return Self::refuse(req, 403, "Forbidden", "no such user or no SIP password set");
-        };
-        if !creds.verify(&ha1, "REGISTER") {
-            return Self::refuse(req, 403, "Forbidden", "wrong SIP password");
         }
 
         let header_expires = req
@@ -268,9 +341,12 @@ mod tests {
         rt.block_on(async {
             let bad = answer_challenge(&reg, "op1", "nope", "<sip:op1@127.0.0.1:6000>");
             assert_eq!(bad.status(), Some(403));
-            assert!(bad.get("Warning").unwrap().contains("wrong SIP password"));
+            assert!(bad.get("Warning").unwrap().contains(AUTH_FAILED));
             let unknown = answer_challenge(&reg, "op2", "secret", "<sip:op2@127.0.0.1:6000>");
             assert_eq!(unknown.status(), Some(403));
+            // tel_17_8: no username discovery: the same status, phrase and Warning.
+            assert_eq!(unknown.reason(), bad.reason());
+            assert_eq!(unknown.get("Warning"), bad.get("Warning"));
             // A nonce we never issued is answered with a fresh, stale challenge.
             let ch = Challenge {
                 realm: "kaden".into(),
@@ -289,6 +365,60 @@ mod tests {
             assert!(r.get("WWW-Authenticate").unwrap().contains("stale=true"));
             assert!(reg.lookup("op1").is_empty());
         });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tel_17_1_replayed_authorization_gets_stale_401_and_the_binding_stays() {
+        let reg = Registrar::new("kaden", Algorithm::Md5, Arc::new(Users));
+        let phone: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        let contact = "<sip:op1@127.0.0.1:6000>";
+        let ch = reg.process(&register("op1", contact, None), phone);
+        let ch = Challenge::parse(ch.get("WWW-Authenticate").unwrap()).unwrap();
+        let a = authorization(&ch, "op1", "secret", "REGISTER", "sip:127.0.0.1", "cn", 1);
+        assert_eq!(
+            reg.process(&register("op1", contact, Some(a.clone())), phone)
+                .status(),
+            Some(200)
+        );
+        // The same Authorization from elsewhere, pointing the binding at the attacker.
+        let attacker: SocketAddr = "127.0.0.1:6666".parse().unwrap();
+        let evil = register("op1", "<sip:op1@127.0.0.1:6666>", Some(a.clone()));
+        assert!(reg.screen(&evil).is_some(), "screened statelessly");
+        let r = reg.process(&evil, attacker);
+        assert_eq!(r.status(), Some(401));
+        assert!(r.get("WWW-Authenticate").unwrap().contains("stale=true"));
+        let b = reg.lookup("op1");
+        assert_eq!(b.len(), 1);
+        assert_eq!(
+            (b[0].contact.as_str(), b[0].source),
+            ("sip:op1@127.0.0.1:6000", phone)
+        );
+        // The phone itself goes on with the next count on the same nonce.
+        let a2 = authorization(&ch, "op1", "secret", "REGISTER", "sip:127.0.0.1", "cn", 2);
+        assert_eq!(
+            reg.process(&register("op1", contact, Some(a2)), phone)
+                .status(),
+            Some(200)
+        );
+        // After the nonce's lifetime even a new count is stale.
+        tokio::time::advance(NONCE_LIFETIME + Duration::from_secs(1)).await;
+        let a3 = authorization(&ch, "op1", "secret", "REGISTER", "sip:127.0.0.1", "cn", 3);
+        let r = reg.process(
+            &register("op1", "<sip:op1@127.0.0.1:6666>", Some(a3)),
+            attacker,
+        );
+        assert_eq!(r.status(), Some(401));
+        assert!(r.get("WWW-Authenticate").unwrap().contains("stale=true"));
+        assert_eq!(reg.lookup("op1")[0].source, phone);
+    }
+
+    #[test]
+    fn tel_17_1_challenges_keep_no_state() {
+        let reg = Registrar::new("kaden", Algorithm::Md5, Arc::new(Users));
+        for _ in 0..1000 {
+            assert!(reg.screen(&register("op1", "<sip:op1@x>", None)).is_some());
+        }
+        assert_eq!(reg.nonce_counts_held(), 0);
     }
 
     #[test]
