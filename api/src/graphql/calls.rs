@@ -8,19 +8,15 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use kaden_domain::access::{Access, Capability, check};
 use kaden_domain::error::ErrorCode;
 use kaden_domain::folder::parse_customer_id;
-use kaden_domain::interaction::{CallTarget, DialMode};
 use kaden_projections::ReadModels;
-use kaden_projections::campaigns::CampaignView;
-use kaden_projections::folders::FolderView;
 use kaden_projections::interactions::InteractionView;
 
 use super::call_enums::{CallOutcome, CallState, DialMode as DialModeEnum, EndedBy};
 use super::{authorize, position_text, reach, state};
-use crate::calls::{Calls, auto, customer_target, sip_user_name};
+use crate::calls::auto;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 use crate::service;
-use crate::state::AppState;
 
 /// The failure cause of an unanswered call.
 #[derive(SimpleObject, Clone)]
@@ -138,35 +134,6 @@ pub(crate) fn interaction_object(
     }
 }
 
-/// May `user` (with `access` to interaction history) see `v`? (USR-6: all / own / permitted
-/// folders.)
-pub fn may_see(
-    m: &ReadModels,
-    tenant: &str,
-    user: &AuthUser,
-    access: Access,
-    v: &InteractionView,
-) -> bool {
-    match access {
-        Access::All => true,
-        Access::Own => v.target.user_id == user.user_id,
-        Access::PermittedFolders => m
-            .folders
-            .folder(tenant, v.target.folder)
-            .is_some_and(|f| f.permitted_users.contains(&user.user_id)),
-        _ => false,
-    }
-}
-
-fn telephony(state: &AppState) -> Result<Arc<Calls>, ApiError> {
-    state.calls().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::TelephonyOff,
-            "このサーバーでは電話機能が無効です (telephony is off on this server: start kaden serve without --no-telephony)",
-        )
-    })
-}
-
 /// The caller may dial: CallScreen with full access (BIZ is view only).
 fn dialler<'a>(ctx: &Context<'a>) -> Result<(&'a RequestContext, &'a AuthUser), ApiError> {
     let (request, user) = authorize(ctx, Capability::CallScreen)?;
@@ -182,23 +149,6 @@ fn dialler<'a>(ctx: &Context<'a>) -> Result<(&'a RequestContext, &'a AuthUser), 
         ));
     }
     Ok((request, user))
-}
-
-/// The operator's SIP account name and whether a password is set.
-fn sip_account(state: &AppState, tenant: &str, user: &AuthUser) -> Result<String, ApiError> {
-    state
-        .engine
-        .read(|m| {
-            m.directory
-                .user(tenant, user.user_id)
-                .and_then(|u| u.sip.as_ref().map(|s| s.sip_user.clone()))
-        })
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NoSipAccount,
-                "ソフトフォン用のSIPパスワードが未設定です。setSipPasswordで設定してください (you have no SIP password for your softphone yet: call the setSipPassword mutation, then sign the softphone in)",
-            )
-        })
 }
 
 #[derive(SimpleObject)]
@@ -282,7 +232,7 @@ fn visible_interaction(ctx: &Context<'_>, id: &str) -> Result<InteractionObject,
     app.engine
         .read(|m| {
             let v = m.interactions.get(tenant, id)?;
-            may_see(m, tenant, user, access, v)
+            service::calls::may_see(m, tenant, user, access, v)
                 .then(|| interaction_object(m, tenant, v, app.settings.time_zone))
         })
         .ok_or_else(|| ApiError::not_found("対応履歴", id))
@@ -298,8 +248,8 @@ impl CallQuery {
     async fn telephony(&self, ctx: &Context<'_>) -> Result<TelephonyObject> {
         let (request, user) = authorize(ctx, Capability::CallScreen)?;
         let app = state(ctx);
-        let calls = telephony(app)?;
-        let sip_user = sip_account(app, &request.tenant_id, user).ok();
+        let calls = service::calls::telephony(app.calls())?;
+        let sip_user = service::calls::sip_account(&app.engine, &request.tenant_id, user).ok();
         let lines = calls.gate.tenant_lines(&request.tenant_id);
         Ok(TelephonyObject {
             registrar: format!("sip:{}", calls.sip_addr()),
@@ -337,7 +287,7 @@ impl CallQuery {
                 .map(|t| {
                     t.of_customer(folder, number)
                         .into_iter()
-                        .filter(|v| may_see(m, tenant, user, access, v))
+                        .filter(|v| service::calls::may_see(m, tenant, user, access, v))
                         .map(|v| interaction_object(m, tenant, v, app.settings.time_zone))
                         .collect()
                 })
@@ -361,7 +311,7 @@ impl CallQuery {
     /// Your auto-call run (CALL-7), running or last stopped.
     async fn auto_call(&self, ctx: &Context<'_>) -> Result<Option<AutoCallObject>> {
         let (request, user) = dialler(ctx)?;
-        let calls = telephony(state(ctx))?;
+        let calls = service::calls::telephony(state(ctx).calls())?;
         let snapshot = calls
             .autos
             .lock()
@@ -369,60 +319,6 @@ impl CallQuery {
             .get(&(request.tenant_id.clone(), user.user_id))
             .map(auto::AutoRun::snapshot);
         Ok(snapshot.map(auto_object))
-    }
-}
-
-/// What placing a call needs from the read models, checked (LST-1, CALL-9).
-fn call_target(
-    app: &AppState,
-    tenant: &str,
-    user: &AuthUser,
-    customer_id: &str,
-    caller_number: Option<String>,
-    mode: DialMode,
-) -> Result<CallTarget, ApiError> {
-    let (folder, number) =
-        parse_customer_id(customer_id).ok_or_else(|| ApiError::not_found("顧客", customer_id))?;
-    app.engine.read(|m| {
-        let (f, campaign) = callable_folder(m, tenant, folder, user, || {
-            ApiError::not_found("顧客", customer_id)
-        })?;
-        let c = f
-            .customer(number)
-            .ok_or_else(|| ApiError::not_found("顧客", customer_id))?;
-        // CALL-9: the campaign's main number by default; the gate checks a chosen one.
-        let caller = caller_number
-            .map(|n| n.chars().filter(char::is_ascii_digit).collect::<String>())
-            .or_else(|| campaign.settings.main_caller_number.clone())
-            .unwrap_or_default();
-        customer_target(f, &c, caller, user.user_id, mode).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NoPhone,
-                format!("顧客{customer_id}には電話番号がありません (customer {customer_id} has no phone number: add one first)"),
-            )
-        })
-    })
-}
-
-/// The folder and its campaign, if `user` may call its customers (LST-1); `missing` is the
-/// error for a folder that does not exist.
-fn callable_folder<'m>(
-    m: &'m ReadModels,
-    tenant: &str,
-    folder: u32,
-    user: &AuthUser,
-    missing: impl FnOnce() -> ApiError,
-) -> Result<(&'m FolderView, &'m CampaignView), ApiError> {
-    let f = m.folders.folder(tenant, folder).ok_or_else(missing)?;
-    let campaign = m.campaigns.get(tenant, &f.campaign_id);
-    match campaign {
-        Some(c) if f.open_to(user.user_id, c.active) => Ok((f, c)),
-        _ => Err(ApiError::new(
-            ErrorCode::FolderNotPermitted,
-            format!(
-                "リストフォルダ{folder}で架電する権限がありません (folder {folder} is not open to you for calling: it must be active, in an active campaign, and list you as a permitted user; ask a manager)"
-            ),
-        )),
     }
 }
 
@@ -436,32 +332,21 @@ impl CallMutation {
     async fn set_sip_password(&self, ctx: &Context<'_>) -> Result<SipPasswordPayload> {
         let (request, user) = dialler(ctx)?;
         let app = state(ctx);
-        let calls = telephony(app)?;
-        let sip_user = sip_user_name(
+        let calls = service::calls::telephony(app.calls())?;
+        let (sip_user, password, position) = service::calls::set_sip_password(
+            &app.commands,
+            &calls,
             &app.settings.default_tenant,
-            &request.tenant_id,
-            &user.username,
-        );
-        let password = crate::auth::one_time_password();
-        let realm = calls.settings.realm.clone();
-        let ha1 = |a| kaden_telephony::auth::ha1(a, &sip_user, &realm, &password);
-        let cmd = kaden_domain::tenant::TenantCommand::SetSipPassword {
-            user_id: user.user_id,
-            sip_user: sip_user.clone(),
-            realm: realm.clone(),
-            ha1_md5: ha1(kaden_telephony::auth::Algorithm::Md5),
-            ha1_sha256: ha1(kaden_telephony::auth::Algorithm::Sha256),
-        };
-        let position = app
-            .commands
-            .tenant(&request.tenant_id, cmd, request)
-            .await?;
+            request,
+            user,
+        )
+        .await?;
         reach(ctx, position).await?;
         Ok(SipPasswordPayload {
             sip_user,
             password,
             registrar: format!("sip:{}", calls.sip_addr()),
-            realm,
+            realm: calls.settings.realm.clone(),
         })
     }
 
@@ -477,20 +362,15 @@ impl CallMutation {
     ) -> Result<PlaceCallPayload> {
         let (request, user) = dialler(ctx)?;
         let app = state(ctx);
-        let calls = telephony(app)?;
-        busy_guard(app, &request.tenant_id, user)?;
-        let target = call_target(
-            app,
-            &request.tenant_id,
+        let placed = service::calls::place_call(
+            &app.engine,
+            app.calls(),
+            request,
             user,
             &customer_id,
             caller_number,
-            DialMode::List,
-        )?;
-        let sip_user = sip_account(app, &request.tenant_id, user)?;
-        let placed = calls
-            .place(request, target, sip_user, calls.settings.customer_ring)
-            .await;
+        )
+        .await;
         let (id, position) = placed?;
         reach(ctx, position).await?;
         let interaction = visible_interaction(ctx, &id)?;
@@ -504,8 +384,8 @@ impl CallMutation {
     async fn hang_up(&self, ctx: &Context<'_>, interaction_id: String) -> Result<bool> {
         let (request, user) = dialler(ctx)?;
         let app = state(ctx);
-        let calls = telephony(app)?;
-        own_call(app, &request.tenant_id, user, &interaction_id)?;
+        let calls = service::calls::telephony(app.calls())?;
+        service::calls::own_call(&app.engine, &request.tenant_id, user, &interaction_id)?;
         Ok(calls.hang_up(&request.tenant_id, &interaction_id))
     }
 
@@ -513,8 +393,8 @@ impl CallMutation {
     async fn hold_call(&self, ctx: &Context<'_>, interaction_id: String, on: bool) -> Result<bool> {
         let (request, user) = dialler(ctx)?;
         let app = state(ctx);
-        let calls = telephony(app)?;
-        own_call(app, &request.tenant_id, user, &interaction_id)?;
+        let calls = service::calls::telephony(app.calls())?;
+        service::calls::own_call(&app.engine, &request.tenant_id, user, &interaction_id)?;
         Ok(calls.hold(&request.tenant_id, &interaction_id, on))
     }
 
@@ -557,9 +437,9 @@ impl CallMutation {
     ) -> Result<AutoCallObject> {
         let (request, user) = dialler(ctx)?;
         let app = state(ctx);
-        let calls = telephony(app)?;
+        let calls = service::calls::telephony(app.calls())?;
         let tenant = &request.tenant_id;
-        let sip_user = sip_account(app, tenant, user)?;
+        let sip_user = service::calls::sip_account(&app.engine, tenant, user)?;
         let start = match &from_customer_id {
             Some(id) => parse_customer_id(id)
                 .filter(|(f, _)| *f == folder_id)
@@ -568,7 +448,7 @@ impl CallMutation {
             None => 1,
         };
         let caller_number = app.engine.read(|m| {
-            callable_folder(m, tenant, folder_id, user, || {
+            service::calls::callable_folder(m, tenant, folder_id, user, || {
                 ApiError::not_found("リストフォルダ", &folder_id.to_string())
             })
             .map(|(_, c)| c.settings.main_caller_number.clone().unwrap_or_default())
@@ -585,7 +465,7 @@ impl CallMutation {
             only_new,
             status: Arc::default(),
         };
-        busy_guard(app, tenant, user)?;
+        service::calls::busy_guard(&app.engine, tenant, user)?;
         let status = auto::start(walk, ring_seconds)?;
         let snapshot = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Ok(auto_object(snapshot))
@@ -594,38 +474,8 @@ impl CallMutation {
     /// Stops your auto-call run and hangs up the call it is dialling.
     async fn stop_auto_call(&self, ctx: &Context<'_>) -> Result<bool> {
         let (request, user) = dialler(ctx)?;
-        let calls = telephony(state(ctx))?;
+        let calls = service::calls::telephony(state(ctx).calls())?;
         Ok(auto::stop(&calls, &request.tenant_id, user.user_id))
-    }
-}
-
-/// One call at a time per operator: Call is refused while the caller is on one.
-fn busy_guard(app: &AppState, tenant: &str, user: &AuthUser) -> Result<(), ApiError> {
-    let live = app.engine.read(|m| {
-        m.interactions
-            .tenant(tenant)
-            .and_then(|t| t.live_call(user.user_id))
-            .map(|v| v.id.clone())
-    });
-    match live {
-        Some(id) => Err(ApiError::new(
-            ErrorCode::CallInProgress,
-            format!(
-                "通話中のため発信できません。終話してから発信してください (you are on call {id}: hang up first)"
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// The interaction must be the caller's own (hang-up and hold act on your own call).
-fn own_call(app: &AppState, tenant: &str, user: &AuthUser, id: &str) -> Result<(), ApiError> {
-    let owner = app
-        .engine
-        .read(|m| m.interactions.get(tenant, id).map(|v| v.target.user_id));
-    match owner {
-        Some(o) if o == user.user_id => Ok(()),
-        _ => Err(ApiError::not_found("通話", id)),
     }
 }
 

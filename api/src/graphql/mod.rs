@@ -26,7 +26,6 @@ use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use calls::may_see as may_see_interaction;
 pub use campaign::CampaignObject;
 
 #[derive(MergedObject, Default)]

@@ -11,7 +11,7 @@ use kaden_domain::error::ErrorCode;
 use super::guard::{Checked, file_route, refusal};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::graphql::may_see_interaction;
+use crate::service::calls::may_see as may_see_interaction;
 
 // A link or <audio> cannot send a header: no CSRF check (see `FileRoute::CSRF`).
 file_route!(
