@@ -88,7 +88,7 @@ impl App {
             engine,
             metrics: Metrics::default(),
             login_limiter: LoginLimiter::new(),
-            previews: crate::imports::Previews::default(),
+            previews: crate::service::imports::Previews::default(),
             access,
             activity: crate::security::Activity::new(),
             stop,

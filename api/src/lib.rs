@@ -13,7 +13,6 @@
 //! - `graphql`: the schema (queries, mutations, subscriptions), separate from transport.
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
 //! - `calls`: telephony wired in: the call gate, call events → interaction commands, auto-call.
-//! - `imports`: list import previews and the one-statement import commit (LST-2..4).
 //! - `reactions`: side effects that follow events from the log (a dropped recording's file).
 //! - `service`: application services (use cases and cross-aggregate rules) behind the edge.
 //! - `state`: `AppState`, what the edge reaches (built only by `app`).
@@ -36,7 +35,6 @@ pub mod contract;
 pub mod error;
 pub mod graphql;
 pub mod http;
-pub mod imports;
 pub mod metrics;
 pub mod reactions;
 pub mod security;

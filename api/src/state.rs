@@ -29,7 +29,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub login_limiter: LoginLimiter,
     /// List import previews waiting for their commit (LST-2).
-    pub previews: crate::imports::Previews,
+    pub previews: crate::service::imports::Previews,
     /// The access-log batcher (AUD-1).
     pub access: crate::audit::AccessRecorder,
     /// Last activity per session on this node (SEC-1 idle logout).
@@ -48,7 +48,7 @@ pub(crate) struct Parts {
     pub commands: Commands,
     pub metrics: Metrics,
     pub login_limiter: LoginLimiter,
-    pub previews: crate::imports::Previews,
+    pub previews: crate::service::imports::Previews,
     pub access: crate::audit::AccessRecorder,
     pub activity: crate::security::Activity,
     pub calls: Option<Arc<crate::calls::Calls>>,
@@ -75,6 +75,15 @@ impl AppState {
 }
 
 impl AppState {
+    /// The handles list imports need.
+    pub fn imports(&self) -> crate::service::imports::Imports<'_> {
+        crate::service::imports::Imports {
+            engine: &self.engine,
+            commands: &self.commands,
+            previews: &self.previews,
+        }
+    }
+
     /// Telephony, when this server runs it.
     pub fn calls(&self) -> Option<Arc<crate::calls::Calls>> {
         self.calls.clone()

@@ -3,16 +3,17 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Subscription};
 use futures::Stream;
 use kaden_domain::access::Capability;
+use kaden_domain::campaign::CampaignCommand;
 use kaden_domain::campaign::settings::{
     Attribute, AttributeKind, AttributeTarget, FIXED_STATUSES, ReportSettings,
 };
-use kaden_domain::campaign::{CampaignCommand, CampaignError};
 use kaden_domain::error::ErrorCode;
 use kaden_projections::Change;
 use kaden_projections::campaigns::CampaignView;
 
 use super::{authorize, local_time, position_text, reach, state};
 use crate::error::ApiError;
+use crate::service;
 
 /// A campaign as clients see it.
 pub struct CampaignObject(pub CampaignView);
@@ -296,34 +297,6 @@ impl CampaignMutation {
     }
 }
 
-/// CMP-5 across folders: a status or attribute may not take the name of a column of one of
-/// the campaign's list folders (the reverse is checked at import). The aggregate cannot see
-/// folders, so the read model answers before the command.
-fn check_column_collisions<'a>(
-    ctx: &Context<'_>,
-    campaign_id: &str,
-    what: &str,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<(), ApiError> {
-    let request = super::request(ctx)?;
-    let names: Vec<&str> = names.into_iter().map(str::trim).collect();
-    let clash = state(ctx).engine.read(|m| {
-        let folders = m.folders.tenant(&request.tenant_id)?;
-        folders.list(Some(campaign_id)).into_iter().find_map(|f| {
-            let column = f.columns.iter().find(|c| names.contains(&c.as_str()))?;
-            Some((column.clone(), f.name.clone()))
-        })
-    });
-    match clash {
-        Some((name, folder)) => Err(ApiError::domain(&CampaignError::NameCollision {
-            name,
-            first: what.to_string(),
-            second: format!("リストフォルダ「{folder}」の列"),
-        })),
-        None => Ok(()),
-    }
-}
-
 #[Object]
 impl CampaignMutation {
     /// CMP-1: the main caller number and the sub caller numbers, from the tenant's contracted
@@ -359,7 +332,13 @@ impl CampaignMutation {
         custom: Vec<String>,
     ) -> Result<CampaignPayload> {
         authorize(ctx, Capability::CampaignEdit)?;
-        check_column_collisions(ctx, &id, "ステータス", custom.iter().map(String::as_str))?;
+        service::campaigns::check_column_collisions(
+            &state(ctx).engine,
+            &super::request(ctx)?.tenant_id,
+            &id,
+            "ステータス",
+            custom.iter().map(String::as_str),
+        )?;
         self.run(ctx, id, |tenant_id| CampaignCommand::SetStatuses {
             tenant_id,
             custom,
@@ -387,7 +366,13 @@ impl CampaignMutation {
                 })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        check_column_collisions(ctx, &id, "属性", attributes.iter().map(|a| a.name.as_str()))?;
+        service::campaigns::check_column_collisions(
+            &state(ctx).engine,
+            &super::request(ctx)?.tenant_id,
+            &id,
+            "属性",
+            attributes.iter().map(|a| a.name.as_str()),
+        )?;
         self.run(ctx, id, |tenant_id| CampaignCommand::SetAttributes {
             tenant_id,
             target,

@@ -14,7 +14,7 @@ use kaden_projections::folders::{Condition, CustomerView, FolderView, MatchOp};
 use super::{authorize, local_time, position_text, reach, state};
 use crate::commands::RequestContext;
 use crate::error::ApiError;
-use crate::imports::{Destination, write_rows};
+use crate::service::imports::{Destination, write_rows};
 
 /// Largest page of customers.
 const MAX_PAGE: usize = 500;
@@ -398,7 +398,7 @@ fn manual_rows(
 ) -> Result<kaden_domain::list::ParsedList, ApiError> {
     let reserved = app
         .engine
-        .read(|m| crate::imports::import_gate(m, tenant, campaign_id))?;
+        .read(|m| crate::service::imports::import_gate(m, tenant, campaign_id))?;
     parse_manual_rows(
         columns,
         rows,
@@ -447,7 +447,7 @@ impl FolderMutation {
                 name,
             };
             let (outcome, position) = write_rows(
-                app,
+                &app.imports(),
                 request,
                 &destination,
                 &campaign_id,
@@ -521,7 +521,7 @@ impl FolderMutation {
         )?;
         let destination = Destination::Folder { number: folder_id };
         let (outcome, position) = write_rows(
-            app,
+            &app.imports(),
             request,
             &destination,
             &campaign_id,

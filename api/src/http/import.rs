@@ -21,7 +21,7 @@ use serde_json::json;
 use super::guard::{Checked, file_route};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::imports::{self, Destination, Refusal};
+use crate::service::imports::{self, Destination, Refusal};
 
 /// Largest upload accepted (a 50,000-row file with long rows fits several times over).
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
@@ -180,7 +180,7 @@ pub async fn preview(
     };
     let state = Arc::clone(&app.state);
     let checked = tokio::task::spawn_blocking(move || {
-        imports::preview(&state, &ctx, user.user_id, destination, &bytes)
+        imports::preview(&state.imports(), &ctx, user.user_id, destination, &bytes)
     })
     .await;
     match checked {
@@ -210,7 +210,7 @@ pub async fn commit(
     let user = guarded.user.clone();
     let response = async {
         match imports::commit(
-            &app.state,
+            &app.state.imports(),
             &ctx,
             user.user_id,
             &body.preview_id,

@@ -5,3 +5,5 @@
 //! span aggregates are decided here, in one append (see `commands::Writer`).
 
 pub mod calls;
+pub mod campaigns;
+pub mod imports;

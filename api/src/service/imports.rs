@@ -23,12 +23,12 @@ use kaden_domain::list::{
     ImportFailure, ImportRules, ImportTarget, ParsedList, ReservedNames, parse_customer_file,
 };
 use kaden_projections::ReadModels;
+use kaden_projections::engine::Engine;
 use kaden_projections::log::LogPosition;
 use serde::Serialize;
 
-use crate::commands::RequestContext;
+use crate::commands::{Commands, RequestContext};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// How long a preview can be committed.
 pub const PREVIEW_TTL: Duration = Duration::from_secs(30 * 60);
@@ -91,6 +91,14 @@ impl Previews {
             .filter(|p| p.created.elapsed() < PREVIEW_TTL)
             .cloned()
     }
+}
+
+/// What imports need: the read models, the write path, and the previews store.
+#[derive(Clone, Copy)]
+pub struct Imports<'a> {
+    pub engine: &'a Engine,
+    pub commands: &'a Commands,
+    pub previews: &'a Previews,
 }
 
 /// One reported problem (errors and warnings alike).
@@ -256,14 +264,14 @@ pub fn import_gate(
 
 /// Parses and checks `bytes` for `destination` without writing anything (LST-2..4 dry run).
 pub fn preview(
-    app: &AppState,
+    imports: &Imports<'_>,
     ctx: &RequestContext,
     user_id: u64,
     destination: Destination,
     bytes: &[u8],
 ) -> Result<PreviewReport, Refusal> {
     let tenant = ctx.tenant_id.clone();
-    let (campaign_id, reserved, target) = app
+    let (campaign_id, reserved, target) = imports
         .engine
         .read(|m| target_of(m, &tenant, &destination))
         .map_err(|e| refusal(&e))?;
@@ -286,7 +294,7 @@ pub fn preview(
             warnings,
         }
     })?;
-    let (already, dnc) = app.engine.read(|m| {
+    let (already, dnc) = imports.engine.read(|m| {
         let folders = m.folders.tenant(&tenant);
         let registry = m.dnc.tenant(&tenant);
         let mut already = 0;
@@ -316,7 +324,7 @@ pub fn preview(
         numbers_on_dnc_list: dnc,
         expires_in_seconds: PREVIEW_TTL.as_secs(),
     };
-    let preview_id = app.previews.insert(Preview {
+    let preview_id = imports.previews.insert(Preview {
         tenant_id: tenant,
         user_id,
         destination,
@@ -333,7 +341,7 @@ pub fn preview(
 
 /// Commits preview `preview_id` once; a repeated `idempotency_key` answers the first outcome.
 pub async fn commit(
-    app: &AppState,
+    imports: &Imports<'_>,
     ctx: &RequestContext,
     user_id: u64,
     preview_id: &str,
@@ -347,13 +355,13 @@ pub async fn commit(
         ));
     }
     let tenant = &ctx.tenant_id;
-    if let Some(outcome) = app
+    if let Some(outcome) = imports
         .engine
         .read(|m| m.folders.tenant(tenant).and_then(|t| t.import_outcome(key)))
     {
         return Ok(Committed::new(outcome, None, true));
     }
-    let preview = app
+    let preview = imports
         .previews
         .get(preview_id)
         .filter(|p| p.tenant_id == *tenant && p.user_id == user_id)
@@ -379,7 +387,7 @@ pub async fn commit(
         idempotency_key: Some(key.to_owned()),
     };
     let (outcome, position) = write_rows(
-        app,
+        imports,
         ctx,
         &preview.destination,
         &preview.campaign_id,
@@ -395,7 +403,7 @@ pub async fn commit(
 /// Writes `list` to `destination` as one import (files and manual rows alike); waits until the
 /// read models show it.
 pub async fn write_rows(
-    app: &AppState,
+    imports: &Imports<'_>,
     ctx: &RequestContext,
     destination: &Destination,
     campaign_id: &str,
@@ -403,9 +411,9 @@ pub async fn write_rows(
     source: AddSource,
 ) -> Result<(ImportOutcome, Option<LogPosition>), ApiError> {
     let tenant = ctx.tenant_id.clone();
-    let writer = app.commands.writer(ctx)?;
+    let writer = imports.commands.writer(ctx)?;
     let mut number = match destination {
-        Destination::NewFolder { .. } => app.engine.read(|m| m.folders.next_number(&tenant)),
+        Destination::NewFolder { .. } => imports.engine.read(|m| m.folders.next_number(&tenant)),
         Destination::Folder { number } => *number,
     };
     loop {
@@ -460,7 +468,8 @@ pub async fn write_rows(
         match writer.append(attempt).await? {
             Some(position) => {
                 if let Some(p) = position {
-                    app.engine
+                    imports
+                        .engine
                         .wait_for(p, crate::graphql::READ_YOUR_WRITES)
                         .await
                         .map_err(|e| ApiError::lagging(&e))?;
