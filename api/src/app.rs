@@ -90,7 +90,7 @@ impl App {
             login_limiter: LoginLimiter::new(),
             previews: crate::service::imports::Previews::default(),
             access,
-            activity: crate::security::Activity::new(),
+            activity: crate::service::security::Activity::new(),
             stop,
         }));
         if let (Some(calls), Some(events)) = (state.calls(), call_events) {

@@ -532,9 +532,15 @@ async fn subscription_latency(
         .map_err(|e| e.message)?;
     let ctx = RequestContext::system("default");
     let client: std::net::IpAddr = [127, 0, 0, 1].into();
-    let login = crate::auth::login(&app.state, &ctx, client, "bench", "bench-password-long")
-        .await
-        .map_err(|e| e.message)?;
+    let login = crate::service::session::login(
+        &app.state.login(),
+        &ctx,
+        client,
+        "bench",
+        "bench-password-long",
+    )
+    .await
+    .map_err(|e| e.message)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;

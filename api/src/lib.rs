@@ -8,7 +8,6 @@
 //! - `commands`: runs commands with event metadata, retries conflicts, returns log positions.
 //! - `contract`: `kaden admin contract` (user quota, contracted caller numbers).
 //! - `audit`: the access-log batcher and `kaden audit export` / `verify` (AUD-1).
-//! - `security`: SEC-1..3 on every request (IP allow-list, idle logout, password age).
 //! - `auth`: argon2id passwords, session and CSRF tokens, login throttling, login.
 //! - `graphql`: the schema (queries, mutations, subscriptions), separate from transport.
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
@@ -37,7 +36,6 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod reactions;
-pub mod security;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -33,7 +33,7 @@ pub struct AppState {
     /// The access-log batcher (AUD-1).
     pub access: crate::audit::AccessRecorder,
     /// Last activity per session on this node (SEC-1 idle logout).
-    pub activity: crate::security::Activity,
+    pub activity: crate::service::security::Activity,
     /// Telephony (None when the server runs without it).
     calls: Option<Arc<crate::calls::Calls>>,
     stop: watch::Sender<bool>,
@@ -50,7 +50,7 @@ pub(crate) struct Parts {
     pub login_limiter: LoginLimiter,
     pub previews: crate::service::imports::Previews,
     pub access: crate::audit::AccessRecorder,
-    pub activity: crate::security::Activity,
+    pub activity: crate::service::security::Activity,
     pub calls: Option<Arc<crate::calls::Calls>>,
     pub stop: watch::Sender<bool>,
 }
@@ -81,6 +81,26 @@ impl AppState {
             engine: &self.engine,
             commands: &self.commands,
             previews: &self.previews,
+        }
+    }
+
+    /// The handles the security checks need (SEC-1..3).
+    pub fn screen(&self) -> crate::service::security::Screen<'_> {
+        crate::service::security::Screen {
+            engine: &self.engine,
+            commands: &self.commands,
+            activity: &self.activity,
+        }
+    }
+
+    /// The handles logging in needs.
+    pub fn login(&self) -> crate::service::session::Login<'_> {
+        crate::service::session::Login {
+            engine: &self.engine,
+            commands: &self.commands,
+            limiter: &self.login_limiter,
+            access: &self.access,
+            zone: self.settings.time_zone,
         }
     }
 

@@ -7,7 +7,7 @@ use kaden_domain::error::ErrorCode;
 use kaden_domain::folder::{
     AddSource, FolderCommand, FolderError, customer_id, folder_aggregate_id, parse_customer_id,
 };
-use kaden_domain::list::{ImportRules, ImportTarget, parse_manual_rows};
+use kaden_domain::list::ImportTarget;
 use kaden_projections::ReadModels;
 use kaden_projections::folders::{Condition, CustomerView, FolderView, MatchOp};
 
@@ -386,30 +386,6 @@ fn read_customer(
         .ok_or_else(|| ApiError::not_found("顧客", id))
 }
 
-/// Rows typed in by hand, under the same rules as a file: the campaign must be ready for
-/// imports (CMP-2) and its status and attribute names are reserved (CMP-5).
-fn manual_rows(
-    app: &crate::state::AppState,
-    tenant: &str,
-    campaign_id: &str,
-    columns: &[String],
-    rows: &[Vec<String>],
-    target: ImportTarget<'_>,
-) -> Result<kaden_domain::list::ParsedList, ApiError> {
-    let reserved = app
-        .engine
-        .read(|m| crate::service::imports::import_gate(m, tenant, campaign_id))?;
-    parse_manual_rows(
-        columns,
-        rows,
-        &ImportRules {
-            reserved: &reserved,
-            target,
-        },
-    )
-    .map_err(|failure| ApiError::domain(&failure))
-}
-
 #[Object]
 impl FolderMutation {
     /// A new folder (LST-2d): empty with its column names, or with rows typed in (LST-2c; each
@@ -434,8 +410,8 @@ impl FolderMutation {
             return Err(ApiError::domain(&FolderError::CampaignNotFound { campaign_id }).into());
         }
         if let Some(rows) = rows.filter(|r| !r.is_empty()) {
-            let list = manual_rows(
-                app,
+            let list = crate::service::imports::manual_rows(
+                &app.engine,
                 &tenant,
                 &campaign_id,
                 &columns,
@@ -508,8 +484,8 @@ impl FolderMutation {
                 })
             })
             .ok_or_else(|| not_found(folder_id))?;
-        let list = manual_rows(
-            app,
+        let list = crate::service::imports::manual_rows(
+            &app.engine,
             &tenant,
             &campaign_id,
             &columns,
@@ -635,32 +611,16 @@ impl FolderMutation {
         Ok(read_customer(ctx, tenant, folder, number, &id)?)
     }
 
-    /// Deletes customers by id (LST-8; LST-6 "delete one or all duplicates"), folder by folder.
+    /// Deletes customers by id (LST-8; LST-6 "delete one or all duplicates"), across folders in
+    /// one append.
     async fn delete_customers(
         &self,
         ctx: &Context<'_>,
         ids: Vec<String>,
     ) -> Result<DeletedPayload> {
         let (request, _) = authorize(ctx, Capability::ListEdit)?;
-        let mut by_folder: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-        for id in &ids {
-            let (f, c) = parse_customer_id(id).ok_or_else(|| ApiError::not_found("顧客", id))?;
-            by_folder.entry(f).or_default().push(c);
-        }
-        let app = state(ctx);
-        let mut last = None;
-        let mut deleted = 0;
-        for (folder, customers) in by_folder {
-            deleted += customers.len();
-            let command = FolderCommand::DeleteCustomers {
-                tenant_id: request.tenant_id.clone(),
-                customers,
-            };
-            let id = folder_aggregate_id(&request.tenant_id, folder);
-            if let Some(p) = app.commands.folder(&id, command, request).await? {
-                last = Some(p);
-            }
-        }
+        let (deleted, last) =
+            crate::service::folders::delete_customers(&state(ctx).commands, request, &ids).await?;
         reach(ctx, last).await?;
         Ok(DeletedPayload {
             deleted,

@@ -6,7 +6,6 @@ use kaden_domain::session::{SessionCommand, SessionEndReason};
 use kaden_projections::directory::UserView;
 
 use super::{local_time, request, state};
-use crate::auth;
 use crate::error::ApiError;
 use crate::http::SESSION_COOKIE;
 
@@ -104,7 +103,9 @@ impl SessionMutation {
             .client_addr
             .parse()
             .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-        let done = auth::login(app, request, client, &username, &password).await?;
+        let done =
+            crate::service::session::login(&app.login(), request, client, &username, &password)
+                .await?;
         let secure = if app.settings.secure_cookies {
             "; Secure"
         } else {
@@ -131,7 +132,7 @@ impl SessionMutation {
         // A session that must change its password may still log out (SEC-2).
         let user = match (
             request.user(),
-            ctx.data_opt::<crate::security::PasswordChangeOnly>(),
+            ctx.data_opt::<crate::service::security::PasswordChangeOnly>(),
         ) {
             (Ok(user), _) => user,
             (Err(_), Some(gate)) => &gate.0,

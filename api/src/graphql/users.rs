@@ -14,7 +14,7 @@ use super::{authorize, position_text, reach, request, state};
 use crate::auth::{hash_password, verify_password};
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
-use crate::security::PasswordChangeOnly;
+use crate::service::security::PasswordChangeOnly;
 
 fn parse_role(text: &str) -> Result<Role, ApiError> {
     text.parse::<Role>().map_err(|e| ApiError::domain(&e))

@@ -1,5 +1,5 @@
 //! The checks every HTTP route outside GraphQL runs, in one place: authenticate, the tenant's
-//! security settings (IP allow-list, idle logout, password age: `crate::security::screen`), the
+//! security settings (IP allow-list, idle logout, password age: `crate::service::security::screen`), the
 //! permission table (USR-6), and the access-log entry (AUD-1) for a refusal. A route states its
 //! rule once with [`file_route!`] and takes a [`Checked`] argument: the checks run as an axum
 //! extractor before the handler, and before any body is read. A route records its own outcome
@@ -143,7 +143,7 @@ async fn guard(
 ) -> Result<Guarded, Response> {
     let state = &app.state;
     let ctx = authenticate(app, headers, peer.ip(), check_csrf);
-    let screened = match crate::security::screen(state, ctx).await {
+    let screened = match crate::service::security::screen(state.screen(), ctx).await {
         Ok(s) => s,
         Err((ctx, error)) => {
             state.access.record(audit::draft(

@@ -29,6 +29,7 @@ pub(crate) mod guard;
 mod import;
 mod recording;
 mod refusals;
+mod screening;
 
 /// The browser session cookie (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "kaden_session";
@@ -140,9 +141,11 @@ fn authenticate(
     let mut ctx = RequestContext::from_http(&tenant, client);
     ctx.user = match credentials(headers) {
         Credentials::None => Ok(None),
-        Credentials::Bearer(token) => auth::session_user(&app.state, &tenant, token)
-            .map(Some)
-            .ok_or_else(ApiError::unauthenticated),
+        Credentials::Bearer(token) => {
+            crate::service::session::session_user(&app.state.engine, &tenant, token)
+                .map(Some)
+                .ok_or_else(ApiError::unauthenticated)
+        }
         Credentials::Cookie(token) => {
             let csrf = headers
                 .get(CSRF_HEADER)
@@ -151,7 +154,7 @@ fn authenticate(
             if check_csrf && !same_secret(csrf, &auth::csrf_token(token)) {
                 Err(ApiError::csrf())
             } else {
-                auth::session_user(&app.state, &tenant, token)
+                crate::service::session::session_user(&app.state.engine, &tenant, token)
                     .map(Some)
                     .ok_or_else(ApiError::unauthenticated)
             }
@@ -187,7 +190,7 @@ async fn graphql(
         }
     }
     // SEC-1..3 checks, then the operation, recorded in the access log (AUD-1).
-    let response = crate::security::execute_graphql(&app, ctx, request).await;
+    let response = screening::execute_graphql(&app, ctx, request).await;
     let extra = response.http_headers.clone();
     let mut out = Json(response).into_response();
     out.headers_mut().extend(extra);
@@ -239,11 +242,15 @@ async fn graphql_ws(
                             .and_then(|v| v.strip_prefix("Bearer "))
                     });
                     if let Some(token) = token {
-                        ctx.user = auth::session_user(&init_app.state, &ctx.tenant_id, token)
-                            .map(Some)
-                            .ok_or_else(ApiError::unauthenticated);
+                        ctx.user = crate::service::session::session_user(
+                            &init_app.state.engine,
+                            &ctx.tenant_id,
+                            token,
+                        )
+                        .map(Some)
+                        .ok_or_else(ApiError::unauthenticated);
                     }
-                    let ctx = crate::security::screen_socket(&init_app.state, ctx).await;
+                    let ctx = screening::screen_socket(&init_app.state, ctx).await;
                     let mut data = Data::default();
                     data.insert(ctx);
                     Ok(data)

@@ -485,3 +485,25 @@ pub async fn write_rows(
         }
     }
 }
+
+/// Rows typed in by hand, under the same rules as a file: the campaign must be ready for
+/// imports (CMP-2) and its status and attribute names are reserved (CMP-5).
+pub fn manual_rows(
+    engine: &Engine,
+    tenant: &str,
+    campaign_id: &str,
+    columns: &[String],
+    rows: &[Vec<String>],
+    target: ImportTarget<'_>,
+) -> Result<kaden_domain::list::ParsedList, ApiError> {
+    let reserved = engine.read(|m| import_gate(m, tenant, campaign_id))?;
+    kaden_domain::list::parse_manual_rows(
+        columns,
+        rows,
+        &ImportRules {
+            reserved: &reserved,
+            target,
+        },
+    )
+    .map_err(|failure| ApiError::domain(&failure))
+}

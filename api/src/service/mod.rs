@@ -6,4 +6,7 @@
 
 pub mod calls;
 pub mod campaigns;
+pub mod folders;
 pub mod imports;
+pub mod security;
+pub mod session;

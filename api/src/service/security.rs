@@ -1,24 +1,22 @@
 //! The tenant's security settings applied to every request (SEC-1..3): the IP allow-list on
 //! login and every API call, idle logout (last activity kept in memory per node; a session found
 //! idle is ended with `SessionEnded { IdleTimeout }`), and the password age (a session whose
-//! password is too old, or was reset by a manager, may only change it). Also runs a GraphQL
-//! request through these checks and records it in the access log (AUD-1).
+//! password is too old, or was reset by a manager, may only change it). The edge runs every
+//! GraphQL request, WebSocket and file route through [`screen`] (`crate::http`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use kaden_domain::access::{Outcome, PasswordExpired};
+use kaden_domain::access::PasswordExpired;
 use kaden_domain::error::ErrorCode;
 use kaden_domain::session::{SessionCommand, SessionEndReason};
 use kaden_projections::directory::UserView;
+use kaden_projections::engine::Engine;
 
-use crate::app::App;
-use crate::audit;
-use crate::commands::{AuthUser, RequestContext};
+use crate::commands::{AuthUser, Commands, RequestContext};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Last activity of each session seen by this node.
 pub struct Activity {
@@ -85,16 +83,25 @@ pub struct Screened {
     pub who: Option<(u64, String)>,
 }
 
+/// What the checks need: the read models, the command path (to end an idle session) and this
+/// node's activity record.
+#[derive(Clone, Copy)]
+pub struct Screen<'a> {
+    pub engine: &'a Engine,
+    pub commands: &'a Commands,
+    pub activity: &'a Activity,
+}
+
 fn address(ctx: &RequestContext) -> Option<IpAddr> {
     ctx.client_addr.parse().ok()
 }
 
 /// SEC-3 alone: refuses an address the tenant does not allow (for routes outside GraphQL too).
-pub fn check_address(state: &AppState, ctx: &RequestContext) -> Result<(), ApiError> {
+pub fn check_address(engine: &Engine, ctx: &RequestContext) -> Result<(), ApiError> {
     let Some(ip) = address(ctx) else {
         return Ok(());
     };
-    let allow = state.engine.read(|m| {
+    let allow = engine.read(|m| {
         m.directory
             .tenant(&ctx.tenant_id)
             .map(|t| t.security.ip_allow.clone())
@@ -116,10 +123,10 @@ fn reset_password_error() -> ApiError {
 /// SEC-1..3 for one request: the address, the session's idle time, the password's age.
 /// `Err` refuses the whole request (the address is not allowed).
 pub async fn screen(
-    state: &AppState,
+    state: Screen<'_>,
     mut ctx: RequestContext,
 ) -> Result<Screened, (RequestContext, ApiError)> {
-    if let Err(error) = check_address(state, &ctx) {
+    if let Err(error) = check_address(state.engine, &ctx) {
         return Err((ctx, error));
     }
     let Ok(Some(user)) = ctx.user.clone() else {
@@ -181,7 +188,7 @@ pub async fn screen(
     })
 }
 
-async fn end_idle_session(state: &AppState, ctx: &RequestContext, user: &AuthUser) {
+async fn end_idle_session(state: Screen<'_>, ctx: &RequestContext, user: &AuthUser) {
     let mut as_user = ctx.clone();
     as_user.user = Ok(Some(user.clone()));
     let end = SessionCommand::End {
@@ -208,101 +215,4 @@ async fn end_idle_session(state: &AppState, ctx: &RequestContext, user: &AuthUse
         }
     }
     state.activity.forget(&user.session_id);
-}
-
-/// A WebSocket's connection context after the checks (a refusal becomes the user error, so
-/// every subscription answers with it).
-pub async fn screen_socket(state: &AppState, ctx: RequestContext) -> RequestContext {
-    match screen(state, ctx).await {
-        Ok(screened) => {
-            // A session that must change its password keeps the refusal here: subscriptions
-            // are not the place to change it.
-            let ctx = screened.ctx;
-            audit_socket(state, &ctx, screened.who);
-            ctx
-        }
-        Err((mut ctx, error)) => {
-            ctx.user = Err(error);
-            audit_socket(state, &ctx, None);
-            ctx
-        }
-    }
-}
-
-fn audit_socket(state: &AppState, ctx: &RequestContext, who: Option<(u64, String)>) {
-    let (outcome, detail) = match &ctx.user {
-        Ok(_) => (Outcome::Success, String::new()),
-        Err(e) => (Outcome::Refused, e.code.to_string()),
-    };
-    let who = who.or_else(|| match &ctx.user {
-        Ok(Some(u)) => Some((u.user_id, u.username.clone())),
-        _ => None,
-    });
-    state.access.record(audit::draft(
-        ctx,
-        who.as_ref().map(|(id, name)| (*id, name.as_str())),
-        "websocket",
-        outcome,
-        &detail,
-    ));
-}
-
-/// Runs a GraphQL request behind the security checks and records it in the access log.
-pub async fn execute_graphql(
-    app: &App,
-    ctx: RequestContext,
-    request: async_graphql::Request,
-) -> async_graphql::Response {
-    let (fields, name) = audit::operation_of(&request);
-    let operation = if fields.is_empty() {
-        "graphql".to_string()
-    } else {
-        fields.join(",")
-    };
-    let detail_name = name.map(|n| format!("operationName={n}"));
-    let state = &app.state;
-    let screened = match screen(state, ctx).await {
-        Ok(s) => s,
-        Err((ctx, error)) => {
-            let detail = error.code.to_string();
-            state.access.record(audit::draft(
-                &ctx,
-                None,
-                &operation,
-                Outcome::Refused,
-                &detail,
-            ));
-            return async_graphql::Response::from_errors(vec![
-                async_graphql::Error::from(error).into_server_error(async_graphql::Pos::default()),
-            ]);
-        }
-    };
-    let ctx = screened.ctx.clone();
-    let mut request = request.data(screened.ctx);
-    if let Some(gate) = screened.password_change_only {
-        request = request.data(gate);
-    }
-    let response = app.schema.execute(request).await;
-    // `login` records its own outcome (with the username tried), see `auth::login`.
-    if fields != ["login"] {
-        let (outcome, mut detail) = audit::outcome_of(&response);
-        if let Some(name) = detail_name {
-            if !detail.is_empty() {
-                detail.push(' ');
-            }
-            detail.push_str(&name);
-        }
-        let who = screened.who.or_else(|| match &ctx.user {
-            Ok(Some(u)) => Some((u.user_id, u.username.clone())),
-            _ => None,
-        });
-        state.access.record(audit::draft(
-            &ctx,
-            who.as_ref().map(|(id, name)| (*id, name.as_str())),
-            &operation,
-            outcome,
-            &detail,
-        ));
-    }
-    response
 }
