@@ -18,20 +18,15 @@ use crate::auth::{LoginLimiter, hash_password, one_time_password};
 use crate::commands::{Commands, RequestContext};
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::graphql::{KadenSchema, build_schema};
+use crate::graphql::build_schema;
 use crate::metrics::Metrics;
-use crate::state::{AppState, Parts, SNAPSHOT_NAME};
+use crate::state::{AppState, Parts, SNAPSHOT_NAME, stopped};
 use crate::store::{Store, StoreError};
 
 /// How often a changed read-model snapshot is saved.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
 
-/// A started Kaden: state plus schema, cheap to clone.
-#[derive(Clone)]
-pub struct App {
-    pub state: Arc<AppState>,
-    pub schema: KadenSchema,
-}
+pub use crate::http::App;
 
 impl App {
     /// Opens the store, restores the read models (snapshot + replay of the tail) and starts
@@ -94,10 +89,10 @@ impl App {
             stop,
         }));
         if let (Some(calls), Some(events)) = (state.calls(), call_events) {
-            calls.run_pump(Arc::clone(&state), events);
+            calls.run_pump(Arc::clone(&state.engine), state.commands.clone(), events);
         }
         tokio::spawn(save_snapshots(Arc::clone(&state), stop_rx));
-        tokio::spawn(crate::audit::run(Arc::clone(&state), access_inbox));
+        tokio::spawn(crate::audit::run(state.store.clone(), access_inbox));
         let schema = build_schema(Arc::clone(&state));
         Ok(Self { state, schema })
     }
@@ -163,10 +158,6 @@ pub async fn create_manager(
         .await
         .map_err(|e| ApiError::lagging(&e))?;
     Ok(position)
-}
-
-pub(crate) async fn stopped(mut rx: watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
 }
 
 async fn save_snapshots(state: Arc<AppState>, stop: watch::Receiver<bool>) {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,7 +22,6 @@ use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::commands::RequestContext;
-use crate::state::AppState;
 use crate::store::{Backend, Store, StoreError};
 
 /// Most entries written by one command.
@@ -81,7 +79,7 @@ impl AccessRecorder {
 
 /// The batcher: collects accesses for up to [`BATCH_WAIT`] or [`BATCH_ENTRIES`], then appends
 /// each tenant's share as one command (conflicts with other nodes are retried by `Commands`).
-pub async fn run(state: Arc<AppState>, inbox: AccessInbox) {
+pub async fn run(store: Store, inbox: AccessInbox) {
     let mut rx = inbox.0;
     let mut pending: Vec<AccessDraft> = Vec::new();
     loop {
@@ -94,7 +92,7 @@ pub async fn run(state: Arc<AppState>, inbox: AccessInbox) {
             match tokio::time::timeout(BATCH_WAIT, rx.recv()).await {
                 Ok(Some(m)) => Some(m),
                 Ok(None) => {
-                    write(&state, std::mem::take(&mut pending)).await;
+                    write(&store, std::mem::take(&mut pending)).await;
                     return;
                 }
                 Err(_) => None,
@@ -108,29 +106,29 @@ pub async fn run(state: Arc<AppState>, inbox: AccessInbox) {
                 }
             }
             Some(Message::Flush(done)) => {
-                write(&state, std::mem::take(&mut pending)).await;
+                write(&store, std::mem::take(&mut pending)).await;
                 let _ = done.send(());
                 continue;
             }
             Some(Message::Close(done)) => {
-                write(&state, std::mem::take(&mut pending)).await;
+                write(&store, std::mem::take(&mut pending)).await;
                 let _ = done.send(());
                 return;
             }
             None => {}
         }
-        write(&state, std::mem::take(&mut pending)).await;
+        write(&store, std::mem::take(&mut pending)).await;
     }
 }
 
-async fn write(state: &AppState, drafts: Vec<AccessDraft>) {
+async fn write(store: &Store, drafts: Vec<AccessDraft>) {
     let mut by_tenant: BTreeMap<String, Vec<AccessDraft>> = BTreeMap::new();
     for d in drafts {
         by_tenant.entry(d.tenant.clone()).or_default().push(d);
     }
     for (tenant, entries) in by_tenant {
         let count = entries.len();
-        if let Err(error) = append(&state.store, &tenant, entries).await {
+        if let Err(error) = append(store, &tenant, entries).await {
             tracing::error!(%error, %tenant, count, "access log entries could not be written");
         }
     }
@@ -591,7 +589,7 @@ pub enum AuditCommand {
     /// with its chain hash: `kaden audit export --from 2026-11-01 --to 2026-11-30 > audit.jsonl`.
     Export {
         #[command(flatten)]
-        store: crate::cli::StoreArgs,
+        store: crate::config::StoreArgs,
         /// First day (in the configured time zone) or RFC 3339 time to include.
         #[arg(long)]
         from: Option<String>,
@@ -606,7 +604,7 @@ pub enum AuditCommand {
     /// that was altered, removed or moved. Exits with status 1 when the chain is broken.
     Verify {
         #[command(flatten)]
-        store: crate::cli::StoreArgs,
+        store: crate::config::StoreArgs,
         /// Only this tenant (default: every tenant).
         #[arg(long)]
         tenant: Option<String>,

@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
+/// The browser session cookie (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "kaden_session";
+
 /// argon2id with 19 MiB, 2 passes, 1 lane (the OWASP minimum).
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();

@@ -3,14 +3,13 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use kaden_domain::access::PasswordPolicy;
 
 use crate::app::{App, create_manager};
-use crate::config::{Overrides, Settings, TelephonyOptions, resolve};
+use crate::config::{Settings, StoreArgs, TelephonyOptions};
 
 #[derive(Debug, Parser)]
 #[command(name = "kaden", version, about = "架電 Kaden: cloud call-centre system for outbound teams", long_about = None)]
@@ -66,57 +65,6 @@ enum AdminCommand {
         #[arg(long, default_value = crate::config::DEFAULT_TENANT)]
         tenant: String,
     },
-}
-
-/// Where Kaden keeps its data and how it listens. Each flag can also come from the
-/// environment variable shown, or from the config file.
-#[derive(Debug, Args)]
-pub struct StoreArgs {
-    /// Address to listen on.
-    #[arg(long, env = "KADEN_LISTEN", value_name = "ADDR")]
-    listen: Option<SocketAddr>,
-    /// Folder for the embedded SQLite store and recordings [default: ./kaden-data].
-    #[arg(long, env = "KADEN_DATA_DIR", value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// PostgreSQL URL (postgres://user@host:5432/db) for production; unset = embedded SQLite.
-    #[arg(
-        long,
-        env = "KADEN_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    database_url: Option<String>,
-    /// Time zone for "today" and displayed times (IANA name) [default: Asia/Tokyo].
-    #[arg(long, env = "KADEN_TIME_ZONE", value_name = "ZONE")]
-    time_zone: Option<String>,
-    /// TOML file with any of: listen, data_dir, database_url, time_zone, default_tenant,
-    /// secure_cookies, [tenant_hosts] (host = "tenant"), [telephony] (sip_listen, media_ip,
-    /// trunk, trunk_username, trunk_password, licensed_lines, realm, test_carrier_odds,
-    /// enabled…).
-    #[arg(long, env = "KADEN_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
-}
-
-impl StoreArgs {
-    /// Settings for the tools (no telephony: only `serve` takes the SIP port).
-    pub(crate) fn settings(&self) -> Result<Settings, String> {
-        self.settings_with(TelephonyOptions {
-            enabled: Some(false),
-            ..TelephonyOptions::default()
-        })
-    }
-
-    fn settings_with(&self, telephony: TelephonyOptions) -> Result<Settings, String> {
-        resolve(Overrides {
-            listen: self.listen,
-            data_dir: self.data_dir.clone(),
-            database_url: self.database_url.clone(),
-            time_zone: self.time_zone.clone(),
-            config: self.config.clone(),
-            telephony,
-        })
-        .map_err(|e| e.to_string())
-    }
 }
 
 /// `kaden serve`: the store flags plus telephony.

@@ -11,7 +11,7 @@ use crate::commands::RequestContext;
 #[derive(Debug, clap::Args)]
 pub struct ContractArgs {
     #[command(flatten)]
-    pub store: crate::cli::StoreArgs,
+    pub store: crate::config::StoreArgs,
     /// The tenant whose contract this is.
     #[arg(long, default_value = crate::config::DEFAULT_TENANT)]
     pub tenant: String,

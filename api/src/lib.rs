@@ -34,6 +34,7 @@ pub mod contract;
 pub mod error;
 pub mod graphql;
 pub mod http;
+mod layers;
 pub mod metrics;
 pub mod reactions;
 pub mod service;

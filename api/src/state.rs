@@ -10,7 +10,6 @@ use kaden_projections::engine::Engine;
 use kaden_projections::log::LogPosition;
 use tokio::sync::watch;
 
-use crate::app::stopped;
 use crate::auth::LoginLimiter;
 use crate::commands::Commands;
 use crate::config::Settings;
@@ -140,4 +139,9 @@ impl AppState {
             )
             .await
     }
+}
+
+/// Resolves once `rx` turns true (a stop or closing signal).
+pub(crate) async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
 }

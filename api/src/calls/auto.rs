@@ -15,7 +15,6 @@ use super::gate::{refusal_code, refusal_message};
 use super::{Calls, customer_target};
 use crate::commands::RequestContext;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// A customer the run passed over, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +59,7 @@ impl AutoRun {
 
 /// Where the run is and what it dials.
 pub struct Walk {
-    pub state: Arc<AppState>,
+    pub engine: Arc<kaden_projections::engine::Engine>,
     pub calls: Arc<Calls>,
     pub ctx: RequestContext,
     pub folder: u32,
@@ -84,7 +83,7 @@ impl NextCustomer for Walk {
     fn next_call(&mut self) -> Option<CallRequest> {
         loop {
             let tenant = &self.ctx.tenant_id;
-            let next = self.state.engine.read(|m| {
+            let next = self.engine.read(|m| {
                 let f = m.folders.folder(tenant, self.folder)?;
                 let n = *f.customer_numbers(self.cursor, 1).first()?;
                 let c = f.customer(n)?;
@@ -123,7 +122,6 @@ impl NextCustomer for Walk {
 
     fn passed_over(&mut self, request: &CallRequest, refusal: &Refusal) {
         let customer_id = self
-            .state
             .engine
             .read(|m| {
                 let f = m.folders.folder(&self.ctx.tenant_id, self.folder)?;

@@ -32,10 +32,10 @@ use kaden_telephony::dialer::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::commands::RequestContext;
+use crate::commands::{Commands, RequestContext};
 use crate::error::ApiError;
-use crate::state::AppState;
 use gate::{ApiGate, SipUsers, call_tenant, refusal_code, refusal_message};
+use kaden_projections::engine::Engine;
 
 /// Where customer calls go when a real trunk is configured.
 #[derive(Clone)]
@@ -146,7 +146,7 @@ pub struct Calls {
 
 impl Calls {
     /// Starts telephony (and the test carrier when no trunk is set). Call events are turned
-    /// into commands once [`Calls::run_pump`] is started with the app state.
+    /// into commands once [`Calls::run_pump`] is started with the read models and the command path.
     pub fn start(
         settings: TelephonySettings,
         engine: Arc<kaden_projections::engine::Engine>,
@@ -225,10 +225,16 @@ impl Calls {
     /// Starts the task that turns call events into interaction commands.
     pub fn run_pump(
         self: &Arc<Self>,
-        state: Arc<AppState>,
+        engine: Arc<Engine>,
+        commands: Commands,
         events: mpsc::UnboundedReceiver<CallEvent>,
     ) {
-        let task = tokio::spawn(pump(state, events, self.stop.subscribe()));
+        let deps = Pump {
+            calls: Arc::clone(self),
+            engine,
+            commands,
+        };
+        let task = tokio::spawn(pump(deps, events, self.stop.subscribe()));
         *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 
@@ -405,9 +411,16 @@ fn call_context(tenant: &str, user_id: Option<u64>) -> RequestContext {
     ctx
 }
 
+/// What the pump writes with.
+struct Pump {
+    calls: Arc<Calls>,
+    engine: Arc<Engine>,
+    commands: Commands,
+}
+
 /// Turns call events into interaction commands, one at a time in telephony's order.
 async fn pump(
-    state: Arc<AppState>,
+    state: Pump,
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -423,10 +436,8 @@ async fn pump(
     }
 }
 
-async fn handle_event(state: &Arc<AppState>, event: CallEvent) {
-    let Some(calls) = state.calls() else {
-        return;
-    };
+async fn handle_event(state: &Pump, event: CallEvent) {
+    let calls = &state.calls;
     let call_ref = event.call_ref().to_string();
     let tenant = call_tenant(&call_ref).to_string();
     let cmd = match event {

@@ -20,6 +20,9 @@ use crate::error::ApiError;
 use crate::store::Store;
 
 mod write;
+
+/// How long a request waits for the read models to show its own write.
+pub const READ_YOUR_WRITES: std::time::Duration = std::time::Duration::from_secs(10);
 pub use write::{ATTEMPTS, Attempt, Loaded, Writer};
 
 /// The authenticated user behind a request.
@@ -92,6 +95,7 @@ pub fn new_request_id() -> String {
 
 /// Every aggregate's command entry point (one decision on one aggregate; see [`write`] for
 /// decisions over several aggregates in one append).
+#[derive(Clone)]
 pub struct Commands {
     store: Store,
 }

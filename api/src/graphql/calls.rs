@@ -454,7 +454,7 @@ impl CallMutation {
             .map(|(_, c)| c.settings.main_caller_number.clone().unwrap_or_default())
         })?;
         let walk = auto::Walk {
-            state: Arc::clone(app),
+            engine: Arc::clone(&app.engine),
             calls: Arc::clone(&calls),
             ctx: request.clone(),
             folder: folder_id,

@@ -15,7 +15,6 @@ mod session;
 mod users;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use chrono::{DateTime, Utc};
@@ -60,8 +59,7 @@ pub struct SubscriptionRoot(
 
 pub type KadenSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// How long a mutation waits for the read models to show its own write.
-pub const READ_YOUR_WRITES: Duration = Duration::from_secs(10);
+pub use crate::commands::READ_YOUR_WRITES;
 
 pub fn build_schema(state: Arc<AppState>) -> KadenSchema {
     Schema::build(

@@ -6,8 +6,8 @@ use kaden_domain::session::{SessionCommand, SessionEndReason};
 use kaden_projections::directory::UserView;
 
 use super::{local_time, request, state};
+use crate::auth::SESSION_COOKIE;
 use crate::error::ApiError;
-use crate::http::SESSION_COOKIE;
 
 /// A user as clients see it.
 pub struct UserObject(pub UserView);

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use kaden_domain::access::{Capability, Outcome};
 use kaden_domain::list::export::{CsvExport, ExportEncoding, OnUnmappable};
 
+use super::App;
 use super::guard::{Checked, file_route};
-use crate::app::App;
 use crate::audit::SearchArgs;
 use crate::error::ApiError;
 

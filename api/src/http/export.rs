@@ -23,9 +23,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::App;
 use super::guard::{Checked, file_route};
 use super::import::error_response;
-use crate::app::App;
 use crate::error::ApiError;
 
 /// Customers read per read-lock.

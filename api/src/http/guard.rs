@@ -16,8 +16,8 @@ use axum::response::Response;
 use kaden_domain::access::{Capability, Outcome, check};
 use kaden_domain::error::ErrorCode;
 
+use super::App;
 use super::authenticate;
-use crate::app::App;
 use crate::audit;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;

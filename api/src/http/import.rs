@@ -18,8 +18,8 @@ use kaden_domain::list::parse_dnc_file;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::App;
 use super::guard::{Checked, file_route};
-use crate::app::App;
 use crate::error::ApiError;
 use crate::service::imports::{self, Destination, Refusal};
 
@@ -303,7 +303,7 @@ pub async fn dnc_import(
                 && let Err(e) = app
                     .state
                     .engine
-                    .wait_for(p, crate::graphql::READ_YOUR_WRITES)
+                    .wait_for(p, crate::commands::READ_YOUR_WRITES)
                     .await
             {
                 return error_response(&ApiError::lagging(&e));

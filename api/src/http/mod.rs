@@ -17,11 +17,12 @@ use axum::{Json, Router};
 use kaden_domain::error::ErrorCode;
 use kaden_projections::log::LogPosition;
 
-use crate::app::App;
 use crate::auth;
 use crate::commands::RequestContext;
 use crate::error::ApiError;
+use crate::graphql::KadenSchema;
 use crate::metrics::Gauges;
+use crate::state::AppState;
 
 mod access_log;
 mod export;
@@ -31,8 +32,14 @@ mod recording;
 mod refusals;
 mod screening;
 
-/// The browser session cookie (HttpOnly, SameSite=Strict).
-pub const SESSION_COOKIE: &str = "kaden_session";
+/// A started Kaden: state plus schema, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub state: std::sync::Arc<AppState>,
+    pub schema: KadenSchema,
+}
+
+pub use crate::auth::SESSION_COOKIE;
 /// Header a client sends to read at least up to a position it wrote (from any node).
 pub const AFTER_HEADER: &str = "x-kaden-after";
 /// CSRF header for cookie-authenticated requests.
@@ -177,7 +184,7 @@ async fn graphql(
             Ok(position) => app
                 .state
                 .engine
-                .wait_for(position, crate::graphql::READ_YOUR_WRITES)
+                .wait_for(position, crate::commands::READ_YOUR_WRITES)
                 .await
                 .map_err(|e| ApiError::lagging(&e)),
             Err(e) => Err(ApiError::new(ErrorCode::BadPosition, e.to_string())),

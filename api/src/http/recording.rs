@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use kaden_domain::access::{Capability, Outcome, check};
 use kaden_domain::error::ErrorCode;
 
+use super::App;
 use super::guard::{Checked, file_route, refusal};
-use crate::app::App;
 use crate::error::ApiError;
 use crate::service::calls::may_see as may_see_interaction;
 

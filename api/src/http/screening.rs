@@ -4,7 +4,7 @@
 
 use kaden_domain::access::Outcome;
 
-use crate::app::App;
+use super::App;
 use crate::audit;
 use crate::commands::RequestContext;
 use crate::service::security::screen;

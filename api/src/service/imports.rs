@@ -470,7 +470,7 @@ pub async fn write_rows(
                 if let Some(p) = position {
                     imports
                         .engine
-                        .wait_for(p, crate::graphql::READ_YOUR_WRITES)
+                        .wait_for(p, crate::commands::READ_YOUR_WRITES)
                         .await
                         .map_err(|e| ApiError::lagging(&e))?;
                 }

@@ -204,7 +204,7 @@ async fn end_idle_session(state: Screen<'_>, ctx: &RequestContext, user: &AuthUs
                 // The next request must not find the session open on this node.
                 let _ = state
                     .engine
-                    .wait_for(position, crate::graphql::READ_YOUR_WRITES)
+                    .wait_for(position, crate::commands::READ_YOUR_WRITES)
                     .await;
             }
         }
