@@ -18,6 +18,7 @@
 
 pub mod access;
 pub mod access_log;
+pub mod aggregate_ref;
 pub mod campaign;
 pub mod dnc;
 pub mod error;

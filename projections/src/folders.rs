@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use kaden_domain::aggregate_ref::AggregateRef;
 use kaden_domain::event::KadenEvent;
 use kaden_domain::folder::{AddSource, FolderEvent, FolderRowsEvent, ImportOutcome, customer_id};
 use kaden_domain::interaction::InteractionEvent;
@@ -469,10 +470,8 @@ impl Folders {
                 let t = self.by_tenant.entry(tenant_id.clone()).or_default();
                 let number = match e {
                     FolderEvent::Created { number, .. } => *number,
-                    _ => match event
-                        .aggregate_id
-                        .rsplit_once(':')
-                        .and_then(|(_, n)| n.parse().ok())
+                    _ => match AggregateRef::parse(&event.aggregate_id)
+                        .and_then(|r| r.id.parse().ok())
                     {
                         Some(n) => n,
                         None => return,

@@ -82,7 +82,17 @@ async fn contract(kind: StoreKind) {
         "a command that changes nothing writes nothing"
     );
 
-    let rows = store.read_after(LogPosition::START, 10).await.unwrap();
+    // PostgreSQL shows a transaction to readers once every transaction that began before it
+    // has ended (no reader may skip a commit that lands at a smaller position); other tests'
+    // transactions on the same server can hold that back for a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let rows = loop {
+        let rows = store.read_after(LogPosition::START, 10).await.unwrap();
+        if rows.len() >= 2 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].position, p1);
     assert_eq!(rows[1].position, p2);

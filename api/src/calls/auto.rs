@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kaden_domain::aggregate_ref::AggregateRef;
 use kaden_domain::error::ErrorCode;
 use kaden_domain::interaction::DialMode;
 use kaden_telephony::dialer::auto::{self, AutoStop, NextCustomer, RingTime};
@@ -114,7 +115,7 @@ impl NextCustomer for Walk {
                 self.calls
                     .prepare(&self.ctx, target, self.sip_user.clone(), ring, false);
             let mut status = self.status();
-            status.current = request.call_ref.split_once(':').map(|(_, i)| i.to_string());
+            status.current = AggregateRef::parse(&request.call_ref).map(|r| r.id.to_string());
             status.dialled += 1;
             return Some(request);
         }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use kaden_domain::aggregate_ref::AggregateRef;
 use kaden_domain::dnc::{DialPermission, DialPurpose, DncScope, dial_permission};
 use kaden_domain::error::ErrorCode;
 use kaden_domain::list::PhoneNumber;
@@ -22,7 +23,7 @@ pub const RULE_NO_CAMPAIGN: &str = "CMP-1";
 
 /// The tenant of a call: call refs are interaction aggregate ids, `"{tenant}:{id}"`.
 pub fn call_tenant(call_ref: &str) -> &str {
-    call_ref.split_once(':').map_or(call_ref, |(t, _)| t)
+    AggregateRef::parse(call_ref).map_or(call_ref, |r| r.tenant)
 }
 
 /// The gate: every dialling path reaches it through `CallControl::place_call`.

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kaden_domain::aggregate_ref::AggregateRef;
 use kaden_domain::interaction::{
     CallOutcome, CallTarget, DialMode, EndedBy, InteractionCommand, interaction_aggregate_id,
 };
@@ -266,8 +267,7 @@ impl Calls {
         let written = written?;
         match placed {
             Ok(_handle) => Ok((
-                id.split_once(':')
-                    .map_or(id.clone(), |(_, i)| i.to_string()),
+                AggregateRef::parse(&id).map_or(id.clone(), |r| r.id.to_string()),
                 written,
             )),
             Err(refusal) => Err(gate::refusal_error(&refusal)),
@@ -527,7 +527,7 @@ async fn handle_event(state: &Pump, event: CallEvent) {
     // Who the call is for, and whether it is an auto-call: kept from placement until the call
     // ends or fails; the recording events that follow the end read it from the read model.
     let info = calls.pending_info(&call_ref).or_else(|| {
-        let id = call_ref.split_once(':').map_or("", |(_, i)| i);
+        let id = AggregateRef::parse(&call_ref).map_or("", |r| r.id);
         state.engine.read(|m| {
             m.interactions
                 .get(&tenant, id)

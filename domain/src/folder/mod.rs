@@ -36,7 +36,7 @@ pub const CHUNK_ROWS: usize = 1_000;
 
 /// The aggregate id of folder `number` of `tenant`.
 pub fn folder_aggregate_id(tenant: &str, number: u32) -> String {
-    format!("{tenant}:{number}")
+    crate::aggregate_ref::AggregateRef::new(tenant, &number.to_string()).to_string()
 }
 
 /// The customer id users see (LST-7): `FFF-CCC`, zero-padded to three digits each.

@@ -26,7 +26,7 @@ pub const MAX_MEMO_CHARS: usize = 2_000;
 
 /// The aggregate id of interaction `id` of `tenant`.
 pub fn interaction_aggregate_id(tenant: &str, id: &str) -> String {
-    format!("{tenant}:{id}")
+    crate::aggregate_ref::AggregateRef::new(tenant, id).to_string()
 }
 
 /// How the call was started (CALL-2a/CALL-5, CALL-7). More paths (recall, predictive) add
