@@ -68,67 +68,6 @@ pub struct DncRegistration {
     pub source: DncSource,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum DncCommand {
-    /// Registers numbers for `scope`; a number already registered is widened to cover it.
-    Register {
-        tenant_id: TenantId,
-        numbers: Vec<PhoneNumber>,
-        scope: DncScope,
-        source: DncSource,
-    },
-    /// Changes one registration's number and campaigns (DNC-2).
-    Edit {
-        tenant_id: TenantId,
-        id: u64,
-        number: PhoneNumber,
-        scope: DncScope,
-    },
-    Unregister {
-        tenant_id: TenantId,
-        ids: Vec<u64>,
-    },
-    UnregisterAll {
-        tenant_id: TenantId,
-    },
-}
-
-/// Facts about the registry. Stored names never change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum DncEvent {
-    Registered {
-        tenant_id: TenantId,
-        registrations: Vec<DncRegistration>,
-    },
-    Edited {
-        id: u64,
-        number: PhoneNumber,
-        scope: DncScope,
-    },
-    Unregistered {
-        ids: Vec<u64>,
-    },
-    UnregisteredAll {
-        count: u64,
-    },
-}
-
-impl DomainEvent for DncEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::Registered { .. } => "DncRegistered",
-            Self::Edited { .. } => "DncEdited",
-            Self::Unregistered { .. } => "DncUnregistered",
-            Self::UnregisteredAll { .. } => "DncUnregisteredAll",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        "1".to_string()
-    }
-}
-
 /// A tenant's registrations.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DncRegistry {
@@ -388,3 +327,7 @@ pub fn dial_permission(
 
 #[cfg(test)]
 mod tests;
+mod commands;
+pub use commands::*;
+mod events;
+pub use events::*;

@@ -13,87 +13,12 @@ use crate::error::DomainError;
 use crate::error::ErrorCode;
 use crate::metadata::TenantId;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SessionCommand {
-    Start {
-        tenant_id: TenantId,
-        user_id: u64,
-        token_hash: String,
-    },
-    Refuse {
-        tenant_id: TenantId,
-        username: String,
-        reason: LoginRefusal,
-    },
-    End {
-        reason: SessionEndReason,
-    },
-}
-
-/// Why a login was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LoginRefusal {
-    UnknownUser,
-    WrongPassword,
-    Throttled,
-}
-
-/// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SessionEndReason {
-    Logout,
-    IdleTimeout,
-    Revoked,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SessionEvent {
-    Started {
-        tenant_id: TenantId,
-        user_id: u64,
-        token_hash: String,
-    },
-    LoginRefused {
-        tenant_id: TenantId,
-        username: String,
-        reason: LoginRefusal,
-    },
-    Ended {
-        reason: SessionEndReason,
-    },
-}
-
-impl DomainEvent for SessionEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::Started { .. } => "SessionStarted",
-            Self::LoginRefused { .. } => "LoginRefused",
-            Self::Ended { .. } => "SessionEnded",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        "1".to_string()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SessionError {
-    #[error("このセッションIDは既に使われています (session id already used: log in again)")]
-    AlreadyUsed,
-    #[error("セッションが見つからないか終了しています (no such open session: log in again)")]
-    NotOpen,
-}
-
-impl DomainError for SessionError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Self::AlreadyUsed => ErrorCode::AlreadyExists,
-            Self::NotOpen => ErrorCode::Unauthenticated,
-        }
-    }
-}
+mod commands;
+pub use commands::*;
+mod events;
+pub use events::*;
+mod error;
+pub use error::*;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -168,57 +93,4 @@ impl Aggregate for Session {
 }
 
 #[cfg(test)]
-mod tests {
-    use cqrs_es::test::TestFramework;
-
-    use super::*;
-
-    type Given = TestFramework<Session>;
-
-    fn started() -> SessionEvent {
-        SessionEvent::Started {
-            tenant_id: "t".into(),
-            user_id: 1,
-            token_hash: "h".into(),
-        }
-    }
-
-    #[test]
-    fn a_session_starts_once_and_ends_once() {
-        Given::with(())
-            .given_no_previous_events()
-            .when(SessionCommand::Start {
-                tenant_id: "t".into(),
-                user_id: 1,
-                token_hash: "h".into(),
-            })
-            .then_expect_events(vec![started()]);
-        Given::with(())
-            .given(vec![started()])
-            .when(SessionCommand::Start {
-                tenant_id: "t".into(),
-                user_id: 1,
-                token_hash: "h".into(),
-            })
-            .then_expect_error(SessionError::AlreadyUsed);
-        Given::with(())
-            .given(vec![started()])
-            .when(SessionCommand::End {
-                reason: SessionEndReason::Logout,
-            })
-            .then_expect_events(vec![SessionEvent::Ended {
-                reason: SessionEndReason::Logout,
-            }]);
-        Given::with(())
-            .given(vec![
-                started(),
-                SessionEvent::Ended {
-                    reason: SessionEndReason::Logout,
-                },
-            ])
-            .when(SessionCommand::End {
-                reason: SessionEndReason::Logout,
-            })
-            .then_expect_error(SessionError::NotOpen);
-    }
-}
+mod tests;
