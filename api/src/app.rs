@@ -65,7 +65,7 @@ impl App {
             settings.data_dir.clone(),
             stopped(stop_rx.clone()),
         ));
-        let (access, access_inbox) = crate::audit::AccessRecorder::new();
+        let (access, access_inbox) = crate::access_log::AccessRecorder::new();
         let (calls, call_events) = match &settings.telephony {
             Some(t) => {
                 let (calls, events) =
@@ -92,7 +92,7 @@ impl App {
             calls.run_pump(Arc::clone(&state.engine), state.commands.clone(), events);
         }
         tokio::spawn(save_snapshots(Arc::clone(&state), stop_rx));
-        tokio::spawn(crate::audit::run(state.store.clone(), access_inbox));
+        tokio::spawn(crate::access_log::run(state.store.clone(), access_inbox));
         let schema = build_schema(Arc::clone(&state));
         Ok(Self { state, schema })
     }

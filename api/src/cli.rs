@@ -42,7 +42,7 @@ enum Command {
     /// The access log for auditors (AUD-1): export it, verify its hash chain.
     Audit {
         #[command(subcommand)]
-        command: crate::audit::AuditCommand,
+        command: crate::access_log::AuditCommand,
     },
 }
 
@@ -196,7 +196,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Admin {
             command: AdminCommand::Contract(args),
         } => crate::contract::run(args).await,
-        Command::Audit { command } => match crate::audit::run_cli(command).await? {
+        Command::Audit { command } => match crate::access_log::run_cli(command).await? {
             true => Ok(()),
             false => Err("the access log's hash chain is broken (see above)".into()),
         },

@@ -1,6 +1,6 @@
 //! The api's layers, checked (see docs/ARCHITECTURE.md, "Inside the api"): the edge (`graphql`,
 //! `http`) reaches `state`; `state` hands out narrow handles to `service`; services use the
-//! lower modules (`commands`, `calls`, `auth`, `audit`, `reactions`, `store`, …). This test
+//! lower modules (`commands`, `calls`, `auth`, `access_log`, `reactions`, `store`, …). This test
 //! reads every `crate::…` path in the crate's sources (comments skipped, `use crate::{…}` groups
 //! included) and fails on an import cycle between top-level modules, on a module other than
 //! the command-line tools using the composition root `app`, and on `service` reaching up to

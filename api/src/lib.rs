@@ -7,7 +7,7 @@
 //! - `store`: the event store (PostgreSQL, SQLite) behind cqrs-es, with the global log.
 //! - `commands`: runs commands with event metadata, retries conflicts, returns log positions.
 //! - `contract`: `kaden admin contract` (user quota, contracted caller numbers).
-//! - `audit`: the access-log batcher and `kaden audit export` / `verify` (AUD-1).
+//! - `access_log`: the access-log batcher and `kaden audit export` / `verify` (AUD-1).
 //! - `auth`: argon2id passwords, session and CSRF tokens, login throttling, login.
 //! - `graphql`: the schema (queries, mutations, subscriptions), separate from transport.
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
@@ -21,8 +21,8 @@
 //! - `bench_import`: `kaden bench-import`, the list import and folder search benchmark.
 //! - `error`, `metrics`: the edge error type and Prometheus text.
 
+pub mod access_log;
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod bench_import;

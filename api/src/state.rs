@@ -30,7 +30,7 @@ pub struct AppState {
     /// List import previews waiting for their commit (LST-2).
     pub previews: crate::service::imports::Previews,
     /// The access-log batcher (AUD-1).
-    pub access: crate::audit::AccessRecorder,
+    pub access: crate::access_log::AccessRecorder,
     /// Last activity per session on this node (SEC-1 idle logout).
     pub activity: crate::service::security::Activity,
     /// Telephony (None when the server runs without it).
@@ -48,7 +48,7 @@ pub(crate) struct Parts {
     pub metrics: Metrics,
     pub login_limiter: LoginLimiter,
     pub previews: crate::service::imports::Previews,
-    pub access: crate::audit::AccessRecorder,
+    pub access: crate::access_log::AccessRecorder,
     pub activity: crate::service::security::Activity,
     pub calls: Option<Arc<crate::calls::Calls>>,
     pub stop: watch::Sender<bool>,

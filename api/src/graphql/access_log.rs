@@ -7,7 +7,7 @@ use kaden_domain::error::ErrorCode;
 use kaden_projections::access_log::AccessView;
 
 use super::{authorize, local_time, state};
-use crate::audit::SearchArgs;
+use crate::access_log::SearchArgs;
 use crate::error::ApiError;
 
 /// Most entries per page.

@@ -11,7 +11,7 @@ use kaden_domain::list::export::{CsvExport, ExportEncoding, OnUnmappable};
 
 use super::App;
 use super::guard::{Checked, file_route};
-use crate::audit::SearchArgs;
+use crate::access_log::SearchArgs;
 use crate::error::ApiError;
 
 /// The export's columns.

@@ -18,7 +18,7 @@ use kaden_domain::error::ErrorCode;
 
 use super::App;
 use super::authenticate;
-use crate::audit;
+use crate::access_log;
 use crate::commands::{AuthUser, RequestContext};
 use crate::error::ApiError;
 
@@ -87,7 +87,7 @@ pub(crate) struct Guarded {
 impl Guarded {
     /// Records how the route ended in the access log.
     pub fn record(&self, app: &App, outcome: Outcome, detail: &str) {
-        app.state.access.record(audit::draft(
+        app.state.access.record(access_log::draft(
             &self.ctx,
             Some((self.user.user_id, self.user.username.as_str())),
             &self.operation,
@@ -146,7 +146,7 @@ async fn guard(
     let screened = match crate::service::security::screen(state.screen(), ctx).await {
         Ok(s) => s,
         Err((ctx, error)) => {
-            state.access.record(audit::draft(
+            state.access.record(access_log::draft(
                 &ctx,
                 None,
                 operation,
@@ -170,7 +170,7 @@ async fn guard(
         }),
         Err(error) => {
             let who = screened.who.as_ref().map(|(id, name)| (*id, name.as_str()));
-            state.access.record(audit::draft(
+            state.access.record(access_log::draft(
                 &ctx,
                 who,
                 operation,

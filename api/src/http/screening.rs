@@ -5,7 +5,7 @@
 use kaden_domain::access::Outcome;
 
 use super::App;
-use crate::audit;
+use crate::access_log;
 use crate::commands::RequestContext;
 use crate::service::security::screen;
 use crate::state::AppState;
@@ -38,7 +38,7 @@ fn audit_socket(state: &AppState, ctx: &RequestContext, who: Option<(u64, String
         Ok(Some(u)) => Some((u.user_id, u.username.clone())),
         _ => None,
     });
-    state.access.record(audit::draft(
+    state.access.record(access_log::draft(
         ctx,
         who.as_ref().map(|(id, name)| (*id, name.as_str())),
         "websocket",
@@ -53,7 +53,7 @@ pub async fn execute_graphql(
     ctx: RequestContext,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
-    let (fields, name) = audit::operation_of(&request);
+    let (fields, name) = access_log::operation_of(&request);
     let operation = if fields.is_empty() {
         "graphql".to_string()
     } else {
@@ -65,7 +65,7 @@ pub async fn execute_graphql(
         Ok(s) => s,
         Err((ctx, error)) => {
             let detail = error.code.to_string();
-            state.access.record(audit::draft(
+            state.access.record(access_log::draft(
                 &ctx,
                 None,
                 &operation,
@@ -85,7 +85,7 @@ pub async fn execute_graphql(
     let response = app.schema.execute(request).await;
     // `login` records its own outcome (with the username tried), see `service::session::login`.
     if fields != ["login"] {
-        let (outcome, mut detail) = audit::outcome_of(&response);
+        let (outcome, mut detail) = access_log::outcome_of(&response);
         if let Some(name) = detail_name {
             if !detail.is_empty() {
                 detail.push(' ');
@@ -96,7 +96,7 @@ pub async fn execute_graphql(
             Ok(Some(u)) => Some((u.user_id, u.username.clone())),
             _ => None,
         });
-        state.access.record(audit::draft(
+        state.access.record(access_log::draft(
             &ctx,
             who.as_ref().map(|(id, name)| (*id, name.as_str())),
             &operation,

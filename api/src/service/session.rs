@@ -13,7 +13,7 @@ use kaden_projections::directory::UserView;
 use kaden_projections::engine::Engine;
 use kaden_projections::log::LogPosition;
 
-use crate::audit::AccessRecorder;
+use crate::access_log::AccessRecorder;
 use crate::auth::{DECOY_HASH, LoginLimiter, csrf_token, new_token, token_hash, verify_password};
 use crate::commands::{AuthUser, Commands, RequestContext};
 use crate::error::ApiError;
@@ -65,7 +65,7 @@ pub async fn login(
     let tried: String = username.chars().take(64).collect();
     let result = login_checked(app, ctx, client, &tried, password).await;
     let entry = |user: Option<u64>, outcome, detail: &str| {
-        let mut draft = crate::audit::draft(
+        let mut draft = crate::access_log::draft(
             ctx,
             user.map(|id| (id, tried.as_str())),
             "login",

@@ -9,7 +9,7 @@ use super::ip_allow::{AddressNotAllowed, IpAllowError, IpRangeError};
 use super::password::PasswordRejected;
 use super::permission::{Forbidden, UnknownCapability};
 use super::role::UnknownRole;
-use super::session::{PasswordExpired, SecuritySettingsError, SessionExpired};
+use super::security_settings::{PasswordExpired, SecuritySettingsError, SessionExpired};
 use super::throttle::RetryAt;
 
 impl DomainError for Forbidden {

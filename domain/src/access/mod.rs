@@ -12,11 +12,11 @@
 //! - [`password`]: the password policy (minimum length, common passwords) and password age (SEC-2).
 //! - [`permission`]: the one permission table (USR-6), [`permission::check`] and [`Forbidden`].
 //! - [`role`]: the five roles (USR-1) and who may manage whom (USR-5).
-//! - [`session`]: idle logout (SEC-1) and the tenant's [`SecuritySettings`].
+//! - [`security_settings`]: idle logout (SEC-1) and the tenant's [`SecuritySettings`].
 //! - [`throttle`]: login throttling after repeated failures.
 //!
 //! The types and the permission check are re-exported here; the rule functions are reached
-//! through their module (`session::expired`, `password::must_change`, `audit_chain::verify`).
+//! through their module (`security_settings::expired`, `password::must_change`, `audit_chain::verify`).
 
 pub mod audit_chain;
 mod codes;
@@ -24,7 +24,7 @@ pub mod ip_allow;
 pub mod password;
 pub mod permission;
 pub mod role;
-pub mod session;
+pub mod security_settings;
 pub mod throttle;
 
 pub use audit_chain::{AccessEntry, BreakReason, ChainBreak, ChainHead, Outcome};
@@ -32,5 +32,7 @@ pub use ip_allow::{AddressNotAllowed, IpAllowError, IpAllowList, IpRange, IpRang
 pub use password::{PasswordPolicy, PasswordRejected};
 pub use permission::{Access, Capability, Forbidden, check, scope};
 pub use role::{Role, UnknownRole};
-pub use session::{PasswordExpired, SecuritySettings, SecuritySettingsError, SessionExpired};
+pub use security_settings::{
+    PasswordExpired, SecuritySettings, SecuritySettingsError, SessionExpired,
+};
 pub use throttle::{LoginThrottle, RetryAt};

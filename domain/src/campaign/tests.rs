@@ -207,11 +207,7 @@ fn cmp_3_fixed_statuses_are_always_there_and_cannot_be_redefined() {
         }]);
 }
 
-fn attribute(
-    name: &str,
-    kind: settings::AttributeKind,
-    choices: &[&str],
-) -> settings::Attribute {
+fn attribute(name: &str, kind: settings::AttributeKind, choices: &[&str]) -> settings::Attribute {
     settings::Attribute {
         name: name.into(),
         kind,

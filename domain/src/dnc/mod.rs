@@ -325,9 +325,9 @@ pub fn dial_permission(
     }
 }
 
+mod commands;
 #[cfg(test)]
 mod tests;
-mod commands;
 pub use commands::*;
 mod events;
 pub use events::*;

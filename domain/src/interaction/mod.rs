@@ -359,7 +359,7 @@ impl Aggregate for Interaction {
     }
 }
 
+mod commands;
 #[cfg(test)]
 mod tests;
-mod commands;
 pub use commands::*;

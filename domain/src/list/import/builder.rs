@@ -117,7 +117,12 @@ impl<'r> Builder<'r> {
         self.columns = columns;
     }
 
-    pub(super) fn row<'c>(&mut self, line: usize, cells: impl Iterator<Item = &'c str> + Clone, len: usize) {
+    pub(super) fn row<'c>(
+        &mut self,
+        line: usize,
+        cells: impl Iterator<Item = &'c str> + Clone,
+        len: usize,
+    ) {
         if cells.clone().all(|c| c.trim().is_empty()) {
             if self.blank_rows == 0 {
                 self.first_blank_line = line;

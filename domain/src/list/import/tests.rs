@@ -280,8 +280,7 @@ fn lst_2_append_header_must_equal_folder_columns_in_any_order() {
         parse_customer_file("住所,電話番号,名前\nx,0312345678,y\n".as_bytes(), &rules).unwrap();
     assert_eq!(list.columns(), ["住所", "電話番号", "名前"]);
     let failure =
-        parse_customer_file("電話番号,名前,会社\n0312345678,y,z\n".as_bytes(), &rules)
-            .unwrap_err();
+        parse_customer_file("電話番号,名前,会社\n0312345678,y,z\n".as_bytes(), &rules).unwrap_err();
     assert_eq!(
         failure.errors,
         vec![ImportError::HeaderMismatch {
@@ -309,8 +308,8 @@ fn lst_4_folder_limit_counts_existing_customers() {
         )
         .is_ok()
     );
-    let failure = parse_customer_file("電話番号\n0312345678\n0312345679\n".as_bytes(), &full)
-        .unwrap_err();
+    let failure =
+        parse_customer_file("電話番号\n0312345678\n0312345679\n".as_bytes(), &full).unwrap_err();
     assert_eq!(
         failure.errors,
         vec![ImportError::FolderFull {
@@ -519,8 +518,8 @@ fn lst_2_manual_rows_use_the_same_rules() {
 
 #[test]
 fn dnc_1_csv_has_one_phone_column_and_duplicates_kept_once() {
-    let list = parse_dnc_file("電話番号\n03-1234-5678\n0312345678\n090-1234-5678\n".as_bytes())
-        .unwrap();
+    let list =
+        parse_dnc_file("電話番号\n03-1234-5678\n0312345678\n090-1234-5678\n".as_bytes()).unwrap();
     assert_eq!(
         list.numbers
             .iter()

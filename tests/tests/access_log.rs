@@ -234,7 +234,7 @@ async fn aud_1_access_log(kind: StoreKind) {
     // Auditors: export in log order and verify the chain straight from the store.
     let store = Store::open(&place.config()).await.unwrap();
     let mut lines = Vec::new();
-    let exported = kaden_api::audit::export(&store, None, None, None, &mut lines)
+    let exported = kaden_api::access_log::export(&store, None, None, None, &mut lines)
         .await
         .unwrap();
     let lines: Vec<Value> = String::from_utf8(lines)
@@ -251,7 +251,7 @@ async fn aud_1_access_log(kind: StoreKind) {
         "log order"
     );
     assert_eq!(lines[0]["hash"].as_str().unwrap().len(), 64);
-    let verdicts = kaden_api::audit::verify(&store, None).await.unwrap();
+    let verdicts = kaden_api::access_log::verify(&store, None).await.unwrap();
     assert_eq!(verdicts.len(), 1);
     assert_eq!(verdicts[0].broken, None, "{}", verdicts[0]);
     assert_eq!(verdicts[0].entries, exported as u64);
@@ -271,7 +271,7 @@ async fn aud_1_access_log(kind: StoreKind) {
     let first_failure = lines.iter().find(|l| l["outcome"] == "failure").unwrap()["seq"]
         .as_u64()
         .unwrap();
-    let verdict = &kaden_api::audit::verify(&store, None).await.unwrap()[0];
+    let verdict = &kaden_api::access_log::verify(&store, None).await.unwrap()[0];
     let broken = verdict.broken.expect("altered entry found");
     assert_eq!(
         (broken.seq, broken.reason),
@@ -285,7 +285,7 @@ async fn aud_1_access_log(kind: StoreKind) {
         "DELETE FROM events WHERE aggregate_type = 'AccessLog' AND sequence = 2",
     )
     .await;
-    let verdict = &kaden_api::audit::verify(&store, None).await.unwrap()[0];
+    let verdict = &kaden_api::access_log::verify(&store, None).await.unwrap()[0];
     assert_eq!(
         verdict.broken.map(|b| (b.seq, b.reason)),
         Some((2, BreakReason::Missing { found: 3 })),
@@ -356,7 +356,7 @@ async fn aud_1_long_log_stays_chained(kind: StoreKind) {
     let state = &server.app.state;
     let ctx = kaden_api::commands::RequestContext::system("default");
     for i in 0..1_200 {
-        state.access.record(kaden_api::audit::draft(
+        state.access.record(kaden_api::access_log::draft(
             &ctx,
             Some((1, "admin")),
             &format!("bulk{i}"),
@@ -367,7 +367,7 @@ async fn aud_1_long_log_stays_chained(kind: StoreKind) {
     // A second writer (another node, say) appends to the same stream at the same time.
     let drafts: Vec<_> = (0..300)
         .map(|i| {
-            kaden_api::audit::draft(
+            kaden_api::access_log::draft(
                 &ctx,
                 None,
                 &format!("other{i}"),
@@ -377,14 +377,14 @@ async fn aud_1_long_log_stays_chained(kind: StoreKind) {
         })
         .collect();
     for chunk in drafts.chunks(100) {
-        kaden_api::audit::append(&state.store, "default", chunk.to_vec())
+        kaden_api::access_log::append(&state.store, "default", chunk.to_vec())
             .await
             .unwrap();
     }
     settle_access_log(&server).await;
     let total = state.engine.read(|m| m.access_log.len("default"));
     assert!(total >= 1_500, "{total}");
-    let verdicts = kaden_api::audit::verify(&state.store, Some("default"))
+    let verdicts = kaden_api::access_log::verify(&state.store, Some("default"))
         .await
         .unwrap();
     assert_eq!(verdicts[0].broken, None, "{}", verdicts[0]);
