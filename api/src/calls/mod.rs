@@ -11,8 +11,10 @@
 //! ## Layout
 //! - `gate`: the `CallGate` and `SipCredentials` implementations, refusal codes and messages.
 //! - `auto`: auto-call runs (CALL-7) walking a folder.
+//! - `bindings`: softphones' registrations as events, restored at start and shared by nodes.
 
 pub mod auto;
+pub mod bindings;
 pub mod gate;
 
 use std::collections::HashMap;
@@ -142,6 +144,7 @@ pub struct Calls {
     pub(crate) autos: Mutex<HashMap<(String, u64), auto::AutoRun>>,
     stop: watch::Sender<bool>,
     pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    bindings: Arc<bindings::StoredBindings>,
 }
 
 impl Calls {
@@ -192,6 +195,7 @@ impl Calls {
         config.operator_ring = settings.operator_ring;
         // The node's own ceiling; tenants' licences are enforced by the gate (MON-3).
         config.licensed_lines = u32::MAX;
+        let bindings = bindings::StoredBindings::new(engine.clone());
         let gate = Arc::new(ApiGate::new(engine.clone(), settings.default_lines));
         let users = Arc::new(SipUsers { engine });
         let (control, events) = match CallControl::start(
@@ -206,6 +210,7 @@ impl Calls {
             }
             other => other?,
         };
+        control.registrar().set_store(bindings.clone());
         Ok((
             Arc::new(Calls {
                 control,
@@ -217,6 +222,7 @@ impl Calls {
                 autos: Mutex::new(HashMap::new()),
                 stop: watch::channel(false).0,
                 pump: Mutex::new(None),
+                bindings,
             }),
             events,
         ))
@@ -228,6 +234,7 @@ impl Calls {
         state: Arc<AppState>,
         events: mpsc::UnboundedReceiver<CallEvent>,
     ) {
+        self.bindings.run(state.clone());
         let task = tokio::spawn(pump(state, events, self.stop.subscribe()));
         *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
@@ -331,6 +338,7 @@ impl Calls {
             run.abort();
         }
         let left = self.control.shutdown(Duration::from_secs(10)).await;
+        self.bindings.flush(Duration::from_secs(5)).await;
         if left > 0 {
             tracing::warn!(left, "calls still running at shutdown");
         }
