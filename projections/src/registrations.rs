@@ -80,10 +80,19 @@ mod tests {
     fn tel_17_4_the_newest_change_wins_in_any_log_order() {
         let mut m = Registrations::default();
         let mut changes = Vec::new();
-        m.apply(&event("default", "default:op1:a", changed(10, "sip:a")), &mut changes);
-        m.apply(&event("default", "default:op1:c", changed(30, "sip:c")), &mut changes);
+        m.apply(
+            &event("default", "default:op1:a", changed(10, "sip:a")),
+            &mut changes,
+        );
+        m.apply(
+            &event("default", "default:op1:c", changed(30, "sip:c")),
+            &mut changes,
+        );
         // A change accepted earlier that reached the log later does not win.
-        m.apply(&event("default", "default:op1:b", changed(20, "sip:b")), &mut changes);
+        m.apply(
+            &event("default", "default:op1:b", changed(20, "sip:b")),
+            &mut changes,
+        );
         assert_eq!(m.get("op1").unwrap().bindings[0].contact, "sip:c");
         assert!(m.get("op2").is_none());
     }

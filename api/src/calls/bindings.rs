@@ -55,8 +55,12 @@ impl StoredBindings {
             return;
         };
         let unwritten = self.unwritten.clone();
+        // Weak: the state holds this store (through the registrar); the task must not keep the
+        // state alive, and ends when the state is dropped (the queue's sender goes with it).
+        let state = Arc::downgrade(&state);
         tokio::spawn(async move {
             while let Some(set) = inbox.recv().await {
+                let Some(state) = state.upgrade() else { return };
                 if let Err(e) = write(&state, &set).await {
                     tracing::error!(sip_user = %set.user, code = e.code.as_str(), message = %e.message, "could not store a SIP registration; it is kept in memory only");
                 }
@@ -69,8 +73,7 @@ impl StoredBindings {
     /// that registered a moment before is still known after the restart.
     pub async fn flush(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
-        while self.unwritten.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline
-        {
+        while self.unwritten.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

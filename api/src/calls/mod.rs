@@ -12,10 +12,12 @@
 //! - `gate`: the `CallGate` and `SipCredentials` implementations, refusal codes and messages.
 //! - `auto`: auto-call runs (CALL-7) walking a folder.
 //! - `bindings`: softphones' registrations as events, restored at start and shared by nodes.
+//! - `sip_metrics`: the SIP endpoint's counters as Prometheus text for /metrics.
 
 pub mod auto;
 pub mod bindings;
 pub mod gate;
+pub mod sip_metrics;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -140,7 +140,10 @@ mod tests {
         // A refresh a minute later: same contact, expiry extended — nothing to write.
         assert!(!is_news(Some(&stored), &set(60, &[("sip:a", 5000, 3660)])));
         // Still nothing just before half the interval has passed...
-        assert!(!is_news(Some(&stored), &set(1800, &[("sip:a", 5000, 5400)])));
+        assert!(!is_news(
+            Some(&stored),
+            &set(1800, &[("sip:a", 5000, 5400)])
+        ));
         // ...but after it the stored expiry would lapse too soon.
         assert!(is_news(Some(&stored), &set(1801, &[("sip:a", 5000, 5401)])));
         // Another contact, another source, a second contact: news.
@@ -198,7 +201,10 @@ mod tests {
         let src = SocketAddr::from(([127, 0, 0, 1], port));
         let msg = |auth: Option<String>| {
             let mut m = Message::request(rsip::Method::Register, "sip:127.0.0.1");
-            m.push("Via", format!("SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKr"));
+            m.push(
+                "Via",
+                format!("SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKr"),
+            );
             m.push("From", "<sip:op1@127.0.0.1>;tag=r1");
             m.push("To", "<sip:op1@127.0.0.1>");
             m.push("Call-ID", "reg1");
@@ -220,7 +226,11 @@ mod tests {
         let store = Arc::new(Memory::default());
         let a = registrar(&store);
         assert_eq!(register(&a, 6000, "<sip:op1@127.0.0.1:6000>"), 200);
-        assert_eq!(store.sets.lock().unwrap().len(), 1, "the first REGISTER is saved");
+        assert_eq!(
+            store.sets.lock().unwrap().len(),
+            1,
+            "the first REGISTER is saved"
+        );
         for _ in 0..5 {
             assert_eq!(register(&a, 6000, "<sip:op1@127.0.0.1:6000>"), 200);
         }
@@ -240,12 +250,18 @@ mod tests {
         assert_eq!(b.len(), 2, "a second contact (RFC 3261 §10.3)");
         assert_eq!(b[0].contact, "sip:op1@127.0.0.1:7000", "the newest first");
         // Unregistering is news too, and every node sees it.
-        assert_eq!(register(&a, 7000, "<sip:op1@127.0.0.1:7000>;expires=0"), 200);
+        assert_eq!(
+            register(&a, 7000, "<sip:op1@127.0.0.1:7000>;expires=0"),
+            200
+        );
         assert_eq!(store.sets.lock().unwrap().len(), 3);
         let b = restarted.lookup("op1");
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].contact, "sip:op1@127.0.0.1:6000");
-        assert_eq!(register(&restarted, 6000, "<sip:op1@127.0.0.1:6000>;expires=0"), 200);
+        assert_eq!(
+            register(&restarted, 6000, "<sip:op1@127.0.0.1:6000>;expires=0"),
+            200
+        );
         assert!(a.lookup("op1").is_empty());
     }
 
