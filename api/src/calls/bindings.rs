@@ -25,9 +25,8 @@ use kaden_projections::engine::Engine;
 use kaden_telephony::registrar::{BindingSet, BindingStore, SharedBinding};
 use tokio::sync::mpsc;
 
-use crate::commands::RequestContext;
+use crate::commands::{Commands, RequestContext};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The registrar's bindings, kept as events and read back from the read model.
 pub struct StoredBindings {
@@ -49,19 +48,17 @@ impl StoredBindings {
         })
     }
 
-    /// Starts writing queued changes (once; changes saved before wait in the queue).
-    pub fn run(&self, state: Arc<AppState>) {
+    /// Starts writing queued changes through `commands` (once; changes saved before wait in
+    /// the queue). The task ends when this store is dropped (with the registrar).
+    pub fn run(&self, commands: Commands) {
         let Some(mut inbox) = self.inbox.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
         let unwritten = self.unwritten.clone();
-        // Weak: the state holds this store (through the registrar); the task must not keep the
-        // state alive, and ends when the state is dropped (the queue's sender goes with it).
-        let state = Arc::downgrade(&state);
+        let engine = self.engine.clone();
         tokio::spawn(async move {
             while let Some(set) = inbox.recv().await {
-                let Some(state) = state.upgrade() else { return };
-                if let Err(e) = write(&state, &set).await {
+                if let Err(e) = write(&engine, &commands, &set).await {
                     tracing::error!(sip_user = %set.user, code = e.code.as_str(), message = %e.message, "could not store a SIP registration; it is kept in memory only");
                 }
                 unwritten.fetch_sub(1, Ordering::Relaxed);
@@ -110,8 +107,8 @@ impl BindingStore for StoredBindings {
 }
 
 /// Writes one change as the system, in the SIP user's tenant.
-async fn write(state: &AppState, set: &BindingSet) -> Result<(), ApiError> {
-    let Some(tenant) = state.engine.read(|m| {
+async fn write(engine: &Engine, commands: &Commands, set: &BindingSet) -> Result<(), ApiError> {
+    let Some(tenant) = engine.read(|m| {
         m.directory
             .sip_user(&set.user)
             .map(|(u, _)| u.tenant_id.clone())
@@ -121,7 +118,7 @@ async fn write(state: &AppState, set: &BindingSet) -> Result<(), ApiError> {
     };
     let mut ctx = RequestContext::system(&tenant);
     ctx.client_addr = "telephony".into();
-    let writer = state.commands.writer(&ctx)?;
+    let writer = commands.writer(&ctx)?;
     let change = uuid::Uuid::now_v7().simple().to_string();
     let id = registration_aggregate_id(&tenant, &set.user, &change);
     let cmd = SipRegistrationCommand::Record {

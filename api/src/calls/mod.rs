@@ -236,7 +236,8 @@ impl Calls {
         state: Arc<AppState>,
         events: mpsc::UnboundedReceiver<CallEvent>,
     ) {
-        self.bindings.run(state.clone());
+        self.bindings
+            .run(crate::commands::Commands::new(&state.store));
         let task = tokio::spawn(pump(state, events, self.stop.subscribe()));
         *self.pump.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
