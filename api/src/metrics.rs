@@ -24,6 +24,8 @@ pub struct Gauges {
     pub projection_position: i64,
     pub store_head_position: i64,
     pub open_sessions: usize,
+    /// The SIP endpoint's counters as Prometheus text (empty without telephony).
+    pub sip: String,
 }
 
 impl Metrics {
@@ -93,6 +95,7 @@ impl Metrics {
             "Open login sessions.",
             g.open_sessions.to_string(),
         );
+        out.push_str(&g.sip);
         let _ = writeln!(
             out,
             "# HELP kaden_http_request_duration_seconds HTTP request latency."

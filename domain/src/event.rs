@@ -8,6 +8,7 @@ use crate::campaign::{Campaign, CampaignEvent};
 use crate::dnc::{DncEvent, DncRegistry};
 use crate::folder::{FOLDER_ROWS_TYPE, FolderEvent, FolderRowsEvent, ListFolder};
 use crate::interaction::{Interaction, InteractionEvent};
+use crate::registration::{SipRegistration, SipRegistrationEvent};
 use crate::session::{Session, SessionEvent};
 use crate::tenant::{Tenant, TenantEvent};
 use cqrs_es::Aggregate;
@@ -22,6 +23,7 @@ pub enum KadenEvent {
     Dnc(DncEvent),
     Interaction(InteractionEvent),
     AccessLog(AccessLogEvent),
+    SipRegistration(SipRegistrationEvent),
 }
 
 impl KadenEvent {
@@ -48,6 +50,7 @@ impl KadenEvent {
             DncRegistry::TYPE => Self::Dnc(serde_json::from_str(payload)?),
             Interaction::TYPE => Self::Interaction(serde_json::from_str(payload)?),
             AccessLog::TYPE => Self::AccessLog(serde_json::from_str(payload)?),
+            SipRegistration::TYPE => Self::SipRegistration(serde_json::from_str(payload)?),
             other => {
                 return Err(serde_json::Error::custom(format!(
                     "unknown aggregate type {other:?}"

@@ -14,6 +14,8 @@
 //! - `folder`: the list folder aggregate (LST), imports as row chunks on their own stream.
 //! - `interaction`: one call (one press of Call) and its saved result (CALL-6, CNT, REC-1).
 //! - `dnc`: the per-tenant do-not-call registry and `dial_permission` (DNC-5).
+//! - `registration`: softphones' SIP bindings as events, so they survive restarts and every
+//!   node knows them (issue 17 item 4).
 //! - `event`: `KadenEvent`, every stored event as one enum for the read side.
 
 pub mod access;
@@ -28,5 +30,6 @@ pub mod folder;
 pub mod interaction;
 pub mod list;
 pub mod metadata;
+pub mod registration;
 pub mod session;
 pub mod tenant;

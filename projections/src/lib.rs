@@ -8,7 +8,8 @@
 //!   position is reached (read-your-writes) and publishes what changed for subscriptions.
 //! - one file per read model: `campaigns`, `directory` (tenants and users), `sessions`,
 //!   `access_log` (AUD-1), `folders` (list folders, customers, duplicates, search), `dnc`
-//!   (do-not-call registrations), `interactions` (calls, their state, recordings and results).
+//!   (do-not-call registrations), `interactions` (calls, their state, recordings and results),
+//!   `registrations` (softphones' SIP bindings, issue 17 item 4).
 
 pub mod access_log;
 pub mod campaigns;
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod folders;
 pub mod interactions;
 pub mod log;
+pub mod registrations;
 pub mod sessions;
 
 use serde::{Deserialize, Serialize};
@@ -37,12 +39,14 @@ pub struct ReadModels {
     pub dnc: dnc::DncLists,
     #[serde(default)]
     pub interactions: interactions::Interactions,
+    #[serde(default)]
+    pub registrations: registrations::Registrations,
 }
 
 impl ReadModels {
     /// Bump when a read model's shape or folding changes: older snapshots are then ignored and
     /// the models are rebuilt by replay.
-    pub const SCHEMA_VERSION: i32 = 5;
+    pub const SCHEMA_VERSION: i32 = 6;
 
     /// Folds one event into every model, noting what changed.
     pub fn apply(&mut self, event: &StoredEvent, changes: &mut Vec<Change>) {
@@ -53,6 +57,7 @@ impl ReadModels {
         self.dnc.apply(event, changes);
         self.interactions.apply(event, changes);
         self.access_log.apply(event, changes);
+        self.registrations.apply(event, changes);
     }
 }
 

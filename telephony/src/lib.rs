@@ -8,7 +8,8 @@
 //! - [`transaction`]: RFC 3261 client and server transactions with timers A–K.
 //! - [`sdp`]: SDP offer/answer for PCMU/PCMA 8 kHz and telephone-event.
 //! - [`dialog`]: dialogs and the user agent (INVITE, ACK, CANCEL, BYE, re-INVITE).
-//! - [`registrar`]: REGISTER with digest, expiring bindings, lookup by user.
+//! - [`registrar`]: REGISTER with digest, expiring bindings, lookup by user, and a hook that
+//!   keeps bindings outside the process (restarts, several nodes).
 //! - [`media`]: RTP, G.711, the two-leg relay and the stereo WAV recorder.
 //! - [`dialer`]: the call-control API for the api crate (gate, licensed lines, call events)
 //!   and auto-call.

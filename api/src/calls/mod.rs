@@ -11,9 +11,13 @@
 //! ## Layout
 //! - `gate`: the `CallGate` and `SipCredentials` implementations, refusal codes and messages.
 //! - `auto`: auto-call runs (CALL-7) walking a folder.
+//! - `bindings`: softphones' registrations as events, restored at start and shared by nodes.
+//! - `sip_metrics`: the SIP endpoint's counters as Prometheus text for /metrics.
 
 pub mod auto;
+pub mod bindings;
 pub mod gate;
+pub mod sip_metrics;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -143,6 +147,7 @@ pub struct Calls {
     pub(crate) autos: Mutex<HashMap<(String, u64), auto::AutoRun>>,
     stop: watch::Sender<bool>,
     pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    bindings: Arc<bindings::StoredBindings>,
 }
 
 impl Calls {
@@ -193,6 +198,7 @@ impl Calls {
         config.operator_ring = settings.operator_ring;
         // The node's own ceiling; tenants' licences are enforced by the gate (MON-3).
         config.licensed_lines = u32::MAX;
+        let bindings = bindings::StoredBindings::new(engine.clone());
         let gate = Arc::new(ApiGate::new(engine.clone(), settings.default_lines));
         let users = Arc::new(SipUsers { engine });
         let (control, events) = match CallControl::start(
@@ -207,6 +213,7 @@ impl Calls {
             }
             other => other?,
         };
+        control.registrar().set_store(bindings.clone());
         Ok((
             Arc::new(Calls {
                 control,
@@ -218,6 +225,7 @@ impl Calls {
                 autos: Mutex::new(HashMap::new()),
                 stop: watch::channel(false).0,
                 pump: Mutex::new(None),
+                bindings,
             }),
             events,
         ))
@@ -230,6 +238,7 @@ impl Calls {
         commands: Commands,
         events: mpsc::UnboundedReceiver<CallEvent>,
     ) {
+        self.bindings.run(commands.clone());
         let deps = Pump {
             calls: Arc::clone(self),
             engine,
@@ -337,6 +346,7 @@ impl Calls {
             run.abort();
         }
         let left = self.control.shutdown(Duration::from_secs(10)).await;
+        self.bindings.flush(Duration::from_secs(5)).await;
         if left > 0 {
             tracing::warn!(left, "calls still running at shutdown");
         }

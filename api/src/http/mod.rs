@@ -311,6 +311,9 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
         projection_position: s.engine.position().pos,
         store_head_position: head.pos,
         open_sessions: s.engine.read(|m| m.sessions.open_count()),
+        sip: s.calls().map_or_else(String::new, |c| {
+            crate::calls::sip_metrics::render(&c.control.sip_stats())
+        }),
     };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -7,17 +7,23 @@
 //! Nonces are signed, expire after [`NONCE_LIFETIME`] and their `nc` counts are single-use
 //! ([`nonce`]), so a captured REGISTER cannot be sent again to move a binding; every failed
 //! proof gets the same 403 text ([`AUTH_FAILED`]).
+//!
+//! Bindings can outlive the process and be shared between nodes through a [`BindingStore`]
+//! ([`shared`]): news is saved, the stored set is adopted when it is newer (restart, another
+//! node), and refreshes that change nothing write nothing.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 mod nonce;
+pub mod shared;
 
 pub use nonce::{NONCE_LIFETIME, NonceError, Nonces};
+pub use shared::{BindingSet, BindingStore, SharedBinding};
 
 use crate::auth::{Algorithm, Challenge, Credentials};
 use crate::transaction::ServerTx;
@@ -60,12 +66,32 @@ enum Proof {
     Refused(Message),
 }
 
+/// A user's bindings on this node.
+#[derive(Default)]
+struct UserBindings {
+    list: Vec<Binding>,
+    /// The set as this node last saved or adopted it (with a [`BindingStore`] only).
+    stored: Option<BindingSet>,
+}
+
+impl UserBindings {
+    /// Take `loaded` (from the store) when it is newer than what this node holds.
+    fn adopt(&mut self, loaded: Option<BindingSet>, now: SystemTime) {
+        let Some(loaded) = loaded else { return };
+        if self.stored.as_ref().is_none_or(|s| loaded.at > s.at) {
+            self.list = loaded.live(now);
+            self.stored = Some(loaded);
+        }
+    }
+}
+
 /// The registrar: bindings by user.
 pub struct Registrar {
     realm: String,
     algorithm: Algorithm,
     credentials: Arc<dyn SipCredentials>,
-    bindings: Mutex<HashMap<String, Vec<Binding>>>,
+    bindings: Mutex<HashMap<String, UserBindings>>,
+    store: OnceLock<Arc<dyn BindingStore>>,
     nonces: Nonces,
     /// HA1 of no one, checked against when the user is unknown so both refusals take as long.
     decoy_ha1: String,
@@ -93,6 +119,7 @@ impl Registrar {
             algorithm,
             credentials,
             bindings: Mutex::new(HashMap::new()),
+            store: OnceLock::new(),
             nonces: Nonces::new(),
         }
     }
@@ -107,15 +134,32 @@ impl Registrar {
         stx.respond(resp);
     }
 
-    /// Live bindings of `user`, most recently registered first.
+    /// Keep bindings in `store` from now on (issue 17 item 4, [`shared`]): set once, before
+    /// phones register; false if a store was already set.
+    pub fn set_store(&self, store: Arc<dyn BindingStore>) -> bool {
+        self.store.set(store).is_ok()
+    }
+
+    fn load(&self, user: &str) -> Option<BindingSet> {
+        self.store.get().and_then(|s| s.load(user))
+    }
+
+    /// Live bindings of `user`, most recently registered first. With a store, a newer set
+    /// stored by another node (or before a restart) is adopted first.
     pub fn lookup(&self, user: &str) -> Vec<Binding> {
+        let loaded = self.load(user);
         let now = Instant::now();
         let mut map = self.bindings.lock().unwrap();
-        let Some(list) = map.get_mut(user) else {
+        if loaded.is_some() {
+            map.entry(user.to_string())
+                .or_default()
+                .adopt(loaded, SystemTime::now());
+        }
+        let Some(entry) = map.get_mut(user) else {
             return Vec::new();
         };
-        list.retain(|b| b.expires_at > now);
-        let mut out = list.clone();
+        entry.list.retain(|b| b.expires_at > now);
+        let mut out = entry.list.clone();
         out.reverse();
         out
     }
@@ -233,11 +277,15 @@ impl Registrar {
         let header_expires = req
             .get("Expires")
             .and_then(|e| e.trim().parse::<u32>().ok());
+        let loaded = self.load(&user);
         let now = Instant::now();
+        let wall = SystemTime::now();
         let contacts: Vec<&str> = req.get_all("Contact").collect();
-        {
+        let news = {
             let mut map = self.bindings.lock().unwrap();
-            let list = map.entry(user.clone()).or_default();
+            let entry = map.entry(user.clone()).or_default();
+            entry.adopt(loaded, wall);
+            let list = &mut entry.list;
             list.retain(|b| b.expires_at > now);
             if contacts.iter().any(|c| c.trim() == "*") {
                 if header_expires != Some(0) || contacts.len() != 1 {
@@ -266,6 +314,17 @@ impl Registrar {
                     });
                 }
             }
+            // Only news is saved: a refresh that just extends the expiry writes nothing.
+            let set = BindingSet::of(&user, wall, list);
+            (self.store.get().is_some() && shared::is_news(entry.stored.as_ref(), &set)).then(
+                || {
+                    entry.stored = Some(set.clone());
+                    set
+                },
+            )
+        };
+        if let (Some(set), Some(store)) = (news, self.store.get()) {
+            store.save(set);
         }
         let mut ok = Message::response_to(req, 200, "OK");
         for b in self.lookup(&user) {
