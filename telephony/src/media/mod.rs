@@ -2,6 +2,7 @@
 
 pub mod g711;
 pub mod probe;
+mod recorder;
 mod relay;
 pub mod rtp;
 pub mod tone;
