@@ -17,6 +17,7 @@ use tokio::time::MissedTickBehavior;
 use crate::dialog::{IncomingCall, LegEvent, UaConfig, UserAgent};
 use crate::media::{FRAME, g711, probe, rtp};
 use crate::sdp::{self, Codec, Sdp};
+use crate::sync::lock;
 use crate::transaction::{Endpoint, Timers};
 use crate::transport::{UdpTransport, addr_uri, uri_user};
 
@@ -194,12 +195,12 @@ impl TestCarrier {
     }
 
     pub fn stats(&self) -> CarrierStats {
-        *self.stats.lock().unwrap()
+        *lock(&self.stats)
     }
 
     /// Ages (µs) of probe-stamped packets received so far (see [`crate::media::probe`]).
     pub fn latency_samples(&self) -> Vec<u32> {
-        self.latencies.lock().unwrap().clone()
+        lock(&self.latencies).clone()
     }
 }
 
@@ -218,7 +219,7 @@ async fn handle_call(
         .get(&number)
         .copied()
         .unwrap_or_else(|| config.odds.pick(rand::random()));
-    stats.lock().unwrap().invites += 1;
+    lock(stats).invites += 1;
 
     let offer = match Sdp::parse(call.sdp()) {
         Ok(o) => o,
@@ -256,22 +257,22 @@ async fn handle_call(
     match behaviour {
         Behaviour::Busy => {
             if wait_or_cancel(&mut call, delay).await {
-                stats.lock().unwrap().cancelled += 1;
+                lock(stats).cancelled += 1;
                 return;
             }
-            stats.lock().unwrap().busy += 1;
+            lock(stats).busy += 1;
             call.reject(486, "Busy Here", None);
         }
         Behaviour::NoAnswer => {
-            stats.lock().unwrap().no_answer += 1;
+            lock(stats).no_answer += 1;
             if wait_or_cancel(&mut call, config.no_answer_limit).await {
-                stats.lock().unwrap().cancelled += 1;
+                lock(stats).cancelled += 1;
                 return;
             }
             call.reject(480, "Temporarily Unavailable", None);
         }
         Behaviour::NotInService => {
-            stats.lock().unwrap().not_in_service += 1;
+            lock(stats).not_in_service += 1;
             call.provisional(183, "Session Progress", Some(answer.as_bytes()));
             let (stop_tx, stop_rx) = oneshot::channel();
             let player = tokio::spawn(play(
@@ -287,18 +288,18 @@ async fn handle_call(
             let _ = stop_tx.send(());
             let _ = player.await;
             if cancelled {
-                stats.lock().unwrap().cancelled += 1;
+                lock(stats).cancelled += 1;
                 return;
             }
             call.reject(404, "Not Found", Some("this number is not in service"));
         }
         Behaviour::Answer | Behaviour::Fax => {
             if wait_or_cancel(&mut call, delay).await {
-                stats.lock().unwrap().cancelled += 1;
+                lock(stats).cancelled += 1;
                 return;
             }
             {
-                let mut s = stats.lock().unwrap();
+                let mut s = lock(stats);
                 s.answered += 1;
                 if behaviour == Behaviour::Fax {
                     s.fax += 1;
@@ -334,7 +335,7 @@ async fn handle_call(
                                 s.media.iter().any(|m| matches!(m.direction, sdp::Direction::SendOnly | sdp::Direction::Inactive))
                             });
                             if held {
-                                stats.lock().unwrap().holds += 1;
+                                lock(stats).holds += 1;
                             }
                         }
                         Some(LegEvent::AckTimeout) => { leg.bye().await; break }
@@ -485,10 +486,10 @@ async fn play(
             _ = &mut stop => return,
             r = sock.recv_from(&mut buf) => {
                 if let Ok((len, _)) = r && let Some(h) = rtp::RtpHeader::parse(&buf[..len]) {
-                    stats.lock().unwrap().rtp_received += 1;
+                    lock(&stats).rtp_received += 1;
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     if let Some(age) = probe::age(payload) {
-                        let mut l = latencies.lock().unwrap();
+                        let mut l = lock(&latencies);
                         if l.len() < MAX_LATENCY_SAMPLES {
                             l.push(age.as_micros().min(u128::from(u32::MAX)) as u32);
                         }
@@ -505,7 +506,7 @@ async fn play(
                 g711::encode(codec, &samples, &mut payload);
                 rtp::build(&mut pkt, codec.payload_type(), n == 0, seq, ts, ssrc, &payload);
                 if sock.send_to(&pkt, remote).await.is_ok() {
-                    stats.lock().unwrap().rtp_sent += 1;
+                    lock(&stats).rtp_sent += 1;
                 }
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(FRAME as u32);

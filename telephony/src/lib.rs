@@ -15,6 +15,7 @@
 //!   and auto-call.
 //! - [`carrier`]: a built-in test carrier on loopback speaking real SIP/RTP.
 //! - [`softphone`]: a registering, auto-answering softphone for tests and demos.
+//! - [`sync`]: the crate's lock-poisoning policy (recover the guard) and its `lock` helper.
 //!
 //! This crate speaks calls, not customers: it knows numbers and SIP causes; the api crate maps
 //! call events to domain commands.
@@ -27,5 +28,6 @@ pub mod media;
 pub mod registrar;
 pub mod sdp;
 pub mod softphone;
+pub mod sync;
 pub mod transaction;
 pub mod transport;

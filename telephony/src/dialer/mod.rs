@@ -24,6 +24,7 @@ use crate::dialog::{
 use crate::media::{LegConfig, LegId, Relay, RelayStats};
 use crate::registrar::{Registrar, SipCredentials};
 use crate::sdp::{self, Codec, Direction, Sdp};
+use crate::sync::lock;
 use crate::transaction::{Endpoint, Timers};
 use crate::transport::UdpTransport;
 
@@ -328,7 +329,7 @@ impl CallControl {
     /// number of calls still running when the limit was reached. New calls are not refused:
     /// the api stops placing them first.
     pub async fn shutdown(&self, limit: Duration) -> usize {
-        let refs: Vec<String> = self.inner.calls.lock().unwrap().keys().cloned().collect();
+        let refs: Vec<String> = lock(&self.inner.calls).keys().cloned().collect();
         for r in &refs {
             self.hang_up(r);
         }
@@ -341,14 +342,11 @@ impl CallControl {
 
     /// Calls in progress.
     pub fn active_calls(&self) -> usize {
-        self.inner.calls.lock().unwrap().len()
+        lock(&self.inner.calls).len()
     }
 
     fn send(&self, call_ref: &str, cmd: CallCmd) -> bool {
-        self.inner
-            .calls
-            .lock()
-            .unwrap()
+        lock(&self.inner.calls)
             .get(call_ref)
             .is_some_and(|c| c.send(cmd).is_ok())
     }
@@ -361,11 +359,7 @@ impl CallControl {
     ) -> CallHandle {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = oneshot::channel();
-        self.inner
-            .calls
-            .lock()
-            .unwrap()
-            .insert(req.call_ref.clone(), cmd_tx);
+        lock(&self.inner.calls).insert(req.call_ref.clone(), cmd_tx);
         let _ = self.inner.events.send(CallEvent::Placed {
             call_ref: req.call_ref.clone(),
             number: req.number.clone(),
@@ -381,7 +375,7 @@ impl CallControl {
                 cmd: cmd_rx,
             };
             let summary = call.run(binding).await;
-            this.inner.calls.lock().unwrap().remove(&summary.call_ref);
+            lock(&this.inner.calls).remove(&summary.call_ref);
             drop(line);
             let _ = done_tx.send(summary);
         });

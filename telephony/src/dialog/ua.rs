@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Dialog;
 use crate::auth::{Challenge, authorization};
 use crate::registrar::Registrar;
+use crate::sync::lock;
 use crate::transaction::{
     Endpoint, Incoming, Responder, Screen, ServerTx, TxEvent, Verdict, cancel_for, new_branch,
     new_tag,
@@ -59,7 +60,7 @@ impl Screen for Shared {
         let method = req.method().copied().unwrap_or(Method::Options);
         if let Some(tag) = req.to_tag() {
             let key = (req.call_id().unwrap_or("").to_string(), tag.to_string());
-            return if self.dialogs.lock().unwrap().contains_key(&key) {
+            return if lock(&self.dialogs).contains_key(&key) {
                 Verdict::Authenticated
             } else {
                 Verdict::Answer(Message::response_to(
@@ -71,8 +72,8 @@ impl Screen for Shared {
         }
         match method {
             Method::Cancel => {
-                let pending = pending_key(req, from)
-                    .is_some_and(|k| self.pending.lock().unwrap().contains_key(&k));
+                let pending =
+                    pending_key(req, from).is_some_and(|k| lock(&self.pending).contains_key(&k));
                 if pending || self.ep.has_invite_transaction(req, from) {
                     Verdict::Authenticated
                 } else {
@@ -361,7 +362,7 @@ impl UserAgent {
 
     fn forget_pending(&self, req: &Message, source: SocketAddr) {
         if let Some(k) = pending_key(req, source) {
-            self.shared.pending.lock().unwrap().remove(&k);
+            lock(&self.shared.pending).remove(&k);
         }
     }
 
@@ -372,7 +373,7 @@ impl UserAgent {
                 let method = stx.method();
                 if let Some(tag) = req.to_tag() {
                     let key = (req.call_id().unwrap_or("").to_string(), tag.to_string());
-                    let sender = self.shared.dialogs.lock().unwrap().get(&key).cloned();
+                    let sender = lock(&self.shared.dialogs).get(&key).cloned();
                     match sender {
                         Some(s) => {
                             if let Err(mpsc::error::SendError(DialogInput::Request(stx))) =
@@ -389,11 +390,7 @@ impl UserAgent {
                     Method::Invite => {
                         let (ctx, crx) = oneshot::channel();
                         if let Some(k) = pending_key(req, stx.source) {
-                            self.shared
-                                .pending
-                                .lock()
-                                .unwrap()
-                                .insert(k, (stx.responder(), ctx));
+                            lock(&self.shared.pending).insert(k, (stx.responder(), ctx));
                         }
                         let call = IncomingCall {
                             request: stx.request.clone(),
@@ -412,7 +409,7 @@ impl UserAgent {
                     }
                     Method::Cancel => {
                         let pending = pending_key(req, stx.source)
-                            .and_then(|k| self.shared.pending.lock().unwrap().remove(&k));
+                            .and_then(|k| lock(&self.shared.pending).remove(&k));
                         match pending {
                             Some((responder, notify)) => {
                                 stx.reply(200, "OK");
@@ -443,7 +440,7 @@ impl UserAgent {
             Incoming::Ack { msg, .. } => {
                 if let (Some(cid), Some(tag)) = (msg.call_id(), msg.to_tag()) {
                     let key = (cid.to_string(), tag.to_string());
-                    if let Some(s) = self.shared.dialogs.lock().unwrap().get(&key) {
+                    if let Some(s) = lock(&self.shared.dialogs).get(&key) {
                         let _ = s.send(DialogInput::Ack);
                     }
                 }
@@ -454,7 +451,7 @@ impl UserAgent {
                     && let (Some(cid), Some(tag)) = (msg.call_id(), msg.from_tag())
                 {
                     let key = (cid.to_string(), tag.to_string());
-                    if let Some(s) = self.shared.dialogs.lock().unwrap().get(&key) {
+                    if let Some(s) = lock(&self.shared.dialogs).get(&key) {
                         let _ = s.send(DialogInput::Stray2xx);
                     }
                 }
@@ -728,11 +725,7 @@ impl UserAgent {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (in_tx, in_rx) = mpsc::unbounded_channel();
         let key = (dialog.call_id.clone(), dialog.local_tag.clone());
-        self.shared
-            .dialogs
-            .lock()
-            .unwrap()
-            .insert(key.clone(), in_tx);
+        lock(&self.shared.dialogs).insert(key.clone(), in_tx);
         let leg = CallLeg {
             call_id: dialog.call_id.clone(),
             remote_target: dialog.remote_target.clone(),
@@ -743,7 +736,7 @@ impl UserAgent {
         tokio::spawn(async move {
             ua.run_leg(dialog, local_sdp, invite_cseq, cmd_rx, in_rx, ev)
                 .await;
-            ua.shared.dialogs.lock().unwrap().remove(&key);
+            lock(&ua.shared.dialogs).remove(&key);
         });
         leg
     }

@@ -1,6 +1,10 @@
 //! The two-leg RTP relay: operator ↔ customer, with symmetric latching, one continuous
 //! outgoing stream per leg, A-law/μ-law transcoding, hold (silence to the customer) and the
 //! stereo recorder (customer left, operator right).
+//!
+//! The relay's task only places decoded audio on the two recording tracks and, every tick,
+//! hands the frames that are due to the recording writer ([`super::recorder`]) without waiting:
+//! it never touches the disk, so a slow disk cannot delay relayed audio.
 
 use std::collections::VecDeque;
 use std::io;
@@ -14,10 +18,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::g711;
+use super::recorder::{Recorder, WriterTuning};
 use super::rtp::{Rewriter, RtpHeader, build};
 use super::tone::CngDetector;
-use super::wav::{SAMPLE_RATE, WavWriter};
 use crate::sdp::Codec;
+use crate::sync::lock;
 use crate::transport::bind_udp;
 
 /// Samples per 20 ms packet at 8 kHz.
@@ -58,6 +63,9 @@ pub struct RelayStats {
     pub latches: u64,
     /// A fax CNG tone was heard from the customer.
     pub fax_tone: bool,
+    /// Recording frames (1/8000 s) dropped because the recording writer fell behind (a slow
+    /// disk); the recording is then reported incomplete.
+    pub recording_dropped: u64,
 }
 
 /// What a relay leaves behind when stopped.
@@ -72,7 +80,7 @@ pub struct RelayReport {
 enum Control {
     SetLeg(LegId, LegConfig),
     Hold(bool),
-    Record(PathBuf, oneshot::Sender<io::Result<Instant>>),
+    Record(PathBuf, WriterTuning, oneshot::Sender<io::Result<Instant>>),
     Stop(oneshot::Sender<RelayReport>, Option<Instant>),
 }
 
@@ -83,6 +91,7 @@ pub struct Relay {
     operator: SocketAddr,
     customer: SocketAddr,
     stats: Arc<Mutex<RelayStats>>,
+    writer: WriterTuning,
 }
 
 struct Leg {
@@ -107,6 +116,11 @@ impl Leg {
 impl Relay {
     /// Bind the two RTP sockets on `ip` (ports chosen by the OS) and start relaying.
     pub fn bind(ip: IpAddr) -> io::Result<Relay> {
+        Self::bind_with_writer(ip, WriterTuning::default())
+    }
+
+    /// [`Relay::bind`] with a tuned recording writer (tests: a small queue, a slow disk).
+    pub(crate) fn bind_with_writer(ip: IpAddr, writer: WriterTuning) -> io::Result<Relay> {
         let op = bind_udp(SocketAddr::new(ip, 0))?;
         let cu = bind_udp(SocketAddr::new(ip, 0))?;
         let operator = op.local_addr()?;
@@ -131,6 +145,7 @@ impl Relay {
             operator,
             customer,
             stats,
+            writer,
         })
     }
 
@@ -155,13 +170,15 @@ impl Relay {
     /// starts (its frame 0).
     pub async fn record(&self, path: PathBuf) -> io::Result<Instant> {
         let (tx, rx) = oneshot::channel();
-        let _ = self.ctl.send(Control::Record(path, tx));
+        let _ = self
+            .ctl
+            .send(Control::Record(path, self.writer.clone(), tx));
         rx.await
             .unwrap_or_else(|_| Err(io::Error::other("relay stopped")))
     }
 
     pub fn stats(&self) -> RelayStats {
-        *self.stats.lock().unwrap()
+        *lock(&self.stats)
     }
 
     /// Stop relaying, finish the recording (as long as until now) and report.
@@ -179,16 +196,11 @@ impl Relay {
         let (tx, rx) = oneshot::channel();
         let _ = self.ctl.send(Control::Stop(tx, end));
         rx.await.unwrap_or_else(|_| RelayReport {
-            stats: *self.stats.lock().unwrap(),
+            stats: *lock(&self.stats),
             recording: None,
             recording_error: Some("relay task ended before stop".into()),
         })
     }
-}
-
-struct Recording {
-    writer: WavWriter,
-    started: Instant,
 }
 
 async fn run(
@@ -201,8 +213,7 @@ async fn run(
     let mut buf_cu = vec![0u8; 2048];
     let mut scratch = Vec::with_capacity(2048);
     let mut hold = false;
-    let mut recording: Option<Recording> = None;
-    let mut rec_error: Option<String> = None;
+    let mut recording: Option<Recorder> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     loop {
@@ -210,14 +221,14 @@ async fn run(
         tokio::select! {
             r = op.sock.recv_from(&mut buf_op) => {
                 if let Ok((n, src)) = r {
-                    let rec = recording.as_ref().map(Recording::position);
+                    let rec = recording.as_ref().map(Recorder::position);
                     let forward = !hold;
                     relay_packet(&buf_op[..n], src, &mut op, &mut cu, forward, rec, &mut scratch, &stats, LegId::Operator).await;
                 }
             }
             r = cu.sock.recv_from(&mut buf_cu) => {
                 if let Ok((n, src)) = r {
-                    let rec = recording.as_ref().map(Recording::position);
+                    let rec = recording.as_ref().map(Recorder::position);
                     relay_packet(&buf_cu[..n], src, &mut cu, &mut op, true, rec, &mut scratch, &stats, LegId::Customer).await;
                 }
             }
@@ -227,13 +238,14 @@ async fn run(
                     let (seq, ts) = cu.out.inject(FRAME as u32);
                     build(&mut scratch, cfg.codec.payload_type(), false, seq, ts, cu.out.ssrc, &payload);
                     let _ = cu.sock.send_to(&scratch, dest).await;
-                    stats.lock().unwrap().hold_packets += 1;
+                    lock(&stats).hold_packets += 1;
                 }
-                if let Some(rec) = recording.as_mut()
-                    && let Err(e) = flush_to(rec, &mut cu, &mut op, rec.position().saturating_sub(RECORD_DELAY))
-                {
-                    rec_error = Some(e.to_string());
-                    recording = None;
+                if let Some(rec) = recording.as_mut() {
+                    let due = rec.position().saturating_sub(RECORD_DELAY);
+                    let dropped = flush_to(rec, &mut cu, &mut op, due);
+                    if dropped > 0 {
+                        lock(&stats).recording_dropped += dropped;
+                    }
                 }
             }
             c = ctl.recv() => match c {
@@ -243,46 +255,29 @@ async fn run(
                     if on && !ticking { tick.reset(); }
                     hold = on;
                 }
-                Some(Control::Record(path, reply)) => {
-                    match WavWriter::create(&path) {
-                        Ok(writer) => {
-                            if !ticking { tick.reset(); }
-                            op.track = Track::default();
-                            cu.track = Track::default();
-                            let started = Instant::now();
-                            recording = Some(Recording { writer, started });
-                            let _ = reply.send(Ok(started));
-                        }
-                        Err(e) => { let _ = reply.send(Err(e)); }
-                    }
+                Some(Control::Record(path, tuning, reply)) => {
+                    // The writer creates the file on its own thread and answers `reply`.
+                    if !ticking { tick.reset(); }
+                    op.track = Track::default();
+                    cu.track = Track::default();
+                    recording = Some(Recorder::start(path, tuning, reply));
                 }
                 Some(Control::Stop(reply, end)) => {
                     let mut report = RelayReport {
-                        stats: *stats.lock().unwrap(),
+                        stats: *lock(&stats),
                         recording: None,
-                        recording_error: rec_error.take(),
+                        recording_error: None,
                     };
-                    if let Some(mut rec) = recording.take() {
+                    if let Some(rec) = recording.take() {
                         // Exactly as long as the talk: top up with what is queued (or silence),
                         // or cut what the ticks wrote after `end`.
-                        let end = end.unwrap_or_else(Instant::now);
-                        let span = end.saturating_duration_since(rec.started);
-                        let want = (span.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u32;
-                        let have = rec.writer.frames();
-                        let result = if want > have {
-                            flush_to(&mut rec, &mut cu, &mut op, u64::from(want))
-                        } else {
-                            rec.writer.truncate(want)
-                        };
-                        match result.and_then(|_| rec.writer.finish()) {
-                            Ok((path, frames)) => {
-                                report.recording = Some((
-                                    path,
-                                    Duration::from_micros(u64::from(frames) * 1_000_000 / u64::from(SAMPLE_RATE)),
-                                ));
-                            }
-                            Err(e) => report.recording_error = Some(e.to_string()),
-                        }
+                        let want = rec.frames_until(end.unwrap_or_else(Instant::now));
+                        let have = rec.frames();
+                        let tail = (want > have).then(|| {
+                            let n = (want - have) as usize;
+                            (cu.track.take(n), op.track.take(n))
+                        });
+                        (report.recording, report.recording_error) = rec.finish(want, tail).await;
                     }
                     let _ = reply.send(report);
                     return;
@@ -293,23 +288,17 @@ async fn run(
     }
 }
 
-impl Recording {
-    /// Samples of real time since the recording started.
-    fn position(&self) -> u64 {
-        (self.started.elapsed().as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u64
-    }
-}
-
-/// Write both tracks up to file position `target` (frames).
-fn flush_to(rec: &mut Recording, cu: &mut Leg, op: &mut Leg, target: u64) -> io::Result<()> {
-    let have = u64::from(rec.writer.frames());
+/// Hand both tracks up to file position `target` (frames) to the writer, without waiting;
+/// returns the frames dropped because the writer is too far behind.
+fn flush_to(rec: &mut Recorder, cu: &mut Leg, op: &mut Leg, target: u64) -> u64 {
+    let have = rec.frames();
     if target <= have {
-        return Ok(());
+        return 0;
     }
     let n = (target - have) as usize;
     let left = cu.track.take(n);
     let right = op.track.take(n);
-    rec.writer.write(&left, &right)
+    rec.push(left, right)
 }
 
 /// One channel of the recording: samples are placed at the file position their RTP timestamp
@@ -384,7 +373,7 @@ async fn relay_packet(
     dir: LegId,
 ) {
     let Some(h) = RtpHeader::parse(pkt) else {
-        stats.lock().unwrap().dropped += 1;
+        lock(stats).dropped += 1;
         return;
     };
     let now = Instant::now();
@@ -392,21 +381,21 @@ async fn relay_packet(
     match from.latched {
         Some(l) if l == src => {}
         Some(_) if from.last_rx.is_some_and(|t| now - t < RELATCH_AFTER) => {
-            stats.lock().unwrap().dropped += 1;
+            lock(stats).dropped += 1;
             return;
         }
         _ => {
             from.latched = Some(src);
-            stats.lock().unwrap().latches += 1;
+            lock(stats).latches += 1;
         }
     }
     from.last_rx = Some(now);
     if from.last_ssrc.is_some_and(|s| s != h.ssrc) {
-        stats.lock().unwrap().ssrc_changes += 1;
+        lock(stats).ssrc_changes += 1;
     }
     from.last_ssrc = Some(h.ssrc);
     let Some(from_cfg) = from.config else {
-        stats.lock().unwrap().dropped += 1;
+        lock(stats).dropped += 1;
         return;
     };
     let payload = &pkt[h.payload_offset..h.payload_offset + h.payload_len];
@@ -419,7 +408,7 @@ async fn relay_packet(
             && let Some(d) = from.cng.as_mut()
             && d.frame(&samples)
         {
-            stats.lock().unwrap().fax_tone = true;
+            lock(stats).fax_tone = true;
         }
         if let Some(now) = record {
             from.track.put(now, h.ssrc, h.timestamp, &samples);
@@ -429,7 +418,7 @@ async fn relay_packet(
         return;
     }
     let (Some(to_cfg), Some(dest)) = (to.config, to.dest()) else {
-        stats.lock().unwrap().dropped += 1;
+        lock(stats).dropped += 1;
         return;
     };
     let mut body = payload.to_vec();
@@ -439,7 +428,7 @@ async fn relay_packet(
     } else if Some(h.payload_type) == from_cfg.dtmf_pt && to_cfg.dtmf_pt.is_some() {
         to_cfg.dtmf_pt.unwrap_or(h.payload_type)
     } else {
-        stats.lock().unwrap().dropped += 1;
+        lock(stats).dropped += 1;
         return;
     };
     let samples = if is_audio {
@@ -450,7 +439,7 @@ async fn relay_packet(
     let (seq, ts, marker) = to.out.rewrite(h.ssrc, h.seq, h.timestamp, samples);
     build(scratch, pt, h.marker || marker, seq, ts, to.out.ssrc, &body);
     if to.sock.send_to(scratch, dest).await.is_ok() {
-        let mut s = stats.lock().unwrap();
+        let mut s = lock(stats);
         match dir {
             LegId::Operator => s.operator_to_customer += 1,
             LegId::Customer => s.customer_to_operator += 1,

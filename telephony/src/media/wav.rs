@@ -1,4 +1,7 @@
 //! Stereo 16-bit 8 kHz WAV writer: customer on the left channel, operator on the right.
+//!
+//! Plain blocking `std::fs` I/O: call it from a blocking thread (the relay's recording writer,
+//! `media::recorder`, does), never from an async task.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};

@@ -149,7 +149,7 @@ impl Registrar {
     pub fn lookup(&self, user: &str) -> Vec<Binding> {
         let loaded = self.load(user);
         let now = Instant::now();
-        let mut map = self.bindings.lock().unwrap();
+        let mut map = crate::sync::lock(&self.bindings);
         if loaded.is_some() {
             map.entry(user.to_string())
                 .or_default()
@@ -282,7 +282,7 @@ impl Registrar {
         let wall = SystemTime::now();
         let contacts: Vec<&str> = req.get_all("Contact").collect();
         let news = {
-            let mut map = self.bindings.lock().unwrap();
+            let mut map = crate::sync::lock(&self.bindings);
             let entry = map.entry(user.clone()).or_default();
             entry.adopt(loaded, wall);
             let list = &mut entry.list;

@@ -135,7 +135,7 @@ impl Nonces {
 
     /// Would `nc` (None without qop) be accepted for `nonce`? Does not record it.
     pub fn is_new(&self, nonce: &str, nc: Option<u32>) -> bool {
-        let counted = self.counted.lock().unwrap();
+        let counted = crate::sync::lock(&self.counted);
         match (counted.get(nonce), nc) {
             (None, _) => true,
             (Some((last, _)), Some(nc)) => nc > *last,
@@ -146,7 +146,7 @@ impl Nonces {
     /// Record an accepted `nc` for `nonce` issued at `issued`; false if it is a replay (another
     /// request with this count got there first).
     pub fn accept(&self, nonce: &str, issued: Instant, nc: Option<u32>) -> bool {
-        let mut counted = self.counted.lock().unwrap();
+        let mut counted = crate::sync::lock(&self.counted);
         if counted.len() >= MAX_COUNTED {
             let now = Instant::now();
             counted.retain(|_, (_, t)| now - *t <= NONCE_LIFETIME);
@@ -177,7 +177,7 @@ impl Nonces {
 
     /// Counts held (for tests and metrics).
     pub fn counted(&self) -> usize {
-        self.counted.lock().unwrap().len()
+        crate::sync::lock(&self.counted).len()
     }
 }
 

@@ -175,11 +175,11 @@ mod tests {
     }
     impl BindingStore for Memory {
         fn load(&self, user: &str) -> Option<BindingSet> {
-            let sets = self.sets.lock().unwrap();
+            let sets = crate::sync::lock(&self.sets);
             sets.iter().rev().find(|s| s.user == user).cloned()
         }
         fn save(&self, set: BindingSet) {
-            self.sets.lock().unwrap().push(set);
+            crate::sync::lock(&self.sets).push(set);
         }
     }
 

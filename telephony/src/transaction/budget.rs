@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use crate::sync::lock;
 use tokio::time::Instant;
 
 /// Sources tracked at most.
@@ -62,7 +63,7 @@ impl SourceBudgets {
     /// Take a token for `source`; false if its budget is spent.
     pub fn take(&self, source: IpAddr) -> bool {
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap();
+        let mut buckets = lock(&self.buckets);
         if let Some((tokens, since)) = buckets.get_mut(&source) {
             let level = self.level(*tokens, *since, now);
             *since = now;
@@ -86,7 +87,7 @@ impl SourceBudgets {
 
     /// Sources tracked now (for tests and metrics).
     pub fn sources(&self) -> usize {
-        self.buckets.lock().unwrap().len()
+        lock(&self.buckets).len()
     }
 }
 

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::sync::lock;
 use tokio::time::Instant;
 
 /// At most one warning per source in this interval.
@@ -28,7 +29,7 @@ impl LogLimit {
     /// Whether a warning about `source` may be written now (and if so, note it).
     pub fn allow(&self, source: IpAddr) -> bool {
         let now = Instant::now();
-        let mut last = self.last.lock().unwrap();
+        let mut last = lock(&self.last);
         if let Some(t) = last.get_mut(&source) {
             if now - *t < LOG_INTERVAL {
                 return false;
@@ -66,6 +67,6 @@ mod tests {
         for i in 0..MAX_SOURCES as u32 {
             l.allow(IpAddr::from(i.to_be_bytes()));
         }
-        assert!(l.last.lock().unwrap().len() <= MAX_SOURCES);
+        assert!(lock(&l.last).len() <= MAX_SOURCES);
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use rsip::Method;
 use tokio::sync::mpsc;
 
+use crate::sync::lock;
 use crate::transport::{Message, UdpTransport, bad_request_answer};
 
 pub use budget::{Budget, SourceBudgets};
@@ -263,7 +264,7 @@ impl Endpoint {
     }
 
     pub fn stats(&self) -> EndpointStats {
-        *self.shared.stats.lock().unwrap()
+        *lock(&self.shared.stats)
     }
 
     /// INVITE server transactions open without a final response: the admission-control
@@ -295,7 +296,7 @@ impl Endpoint {
             "Retry-After",
             self.shared.retry_after.as_secs().max(1).to_string(),
         );
-        self.shared.stats.lock().unwrap().shed += 1;
+        lock(&self.shared.stats).shed += 1;
         self.answer_statelessly(resp, msg, branch, from).await;
     }
 
@@ -314,12 +315,12 @@ impl Endpoint {
                     .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
                 {
                     // A keep-alive (CRLF or CRLFCRLF): expected, not a warning.
-                    self.shared.stats.lock().unwrap().keepalives += 1;
+                    lock(&self.shared.stats).keepalives += 1;
                     return true;
                 }
                 let answer = bad_request_answer(&err, &raw);
                 {
-                    let mut st = self.shared.stats.lock().unwrap();
+                    let mut st = lock(&self.shared.stats);
                     st.unparseable += 1;
                     if matches!(
                         err,
@@ -347,7 +348,7 @@ impl Endpoint {
             if self.shared.log_limit.allow(from.ip()) {
                 tracing::warn!(%from, "message without a Via branch dropped");
             }
-            self.shared.stats.lock().unwrap().unparseable += 1;
+            lock(&self.shared.stats).unparseable += 1;
             return true;
         };
         match msg.method().copied() {
@@ -356,7 +357,7 @@ impl Endpoint {
                     return true;
                 };
                 let k = key(&branch, &method);
-                let sender = self.shared.client.lock().unwrap().get(&k).cloned();
+                let sender = lock(&self.shared.client).get(&k).cloned();
                 match sender {
                     Some(s) if s.send(msg.clone()).is_ok() => {}
                     _ => {
@@ -368,7 +369,7 @@ impl Endpoint {
             }
             Some(method) => {
                 let k = server_key(&msg, from).unwrap_or_else(|| key(&branch, &method));
-                let sender = self.shared.server.lock().unwrap().get(&k).cloned();
+                let sender = lock(&self.shared.server).get(&k).cloned();
                 if let Some(s) = sender
                     && s.send(msg.clone()).is_ok()
                 {
@@ -376,7 +377,7 @@ impl Endpoint {
                 }
                 if method == Method::Ack {
                     let akey = ack_key(&msg);
-                    let acc = self.shared.accepted.lock().unwrap().get(&akey).cloned();
+                    let acc = lock(&self.shared.accepted).get(&akey).cloned();
                     if let Some(s) = acc {
                         let _ = s.send(msg.clone());
                     }
@@ -425,22 +426,22 @@ impl Endpoint {
     }
 
     pub(crate) fn register_client(&self, k: String, s: mpsc::UnboundedSender<Message>) {
-        self.shared.client.lock().unwrap().insert(k, s);
+        lock(&self.shared.client).insert(k, s);
     }
     pub(crate) fn unregister_client(&self, k: &str) {
-        self.shared.client.lock().unwrap().remove(k);
+        lock(&self.shared.client).remove(k);
     }
     pub(crate) fn register_server(&self, k: String, s: mpsc::UnboundedSender<Message>) {
-        self.shared.server.lock().unwrap().insert(k, s);
+        lock(&self.shared.server).insert(k, s);
     }
     pub(crate) fn unregister_server(&self, k: &str) {
-        self.shared.server.lock().unwrap().remove(k);
+        lock(&self.shared.server).remove(k);
     }
     pub(crate) fn register_accepted(&self, k: String, s: mpsc::UnboundedSender<Message>) {
-        self.shared.accepted.lock().unwrap().insert(k, s);
+        lock(&self.shared.accepted).insert(k, s);
     }
     pub(crate) fn unregister_accepted(&self, k: &str) {
-        self.shared.accepted.lock().unwrap().remove(k);
+        lock(&self.shared.accepted).remove(k);
     }
 
     /// Whether the INVITE server transaction a CANCEL (or ACK) from `from` refers to still
@@ -451,14 +452,14 @@ impl Endpoint {
         };
         let sent_by = msg.sent_by().unwrap_or_default();
         let k = format!("{} {sent_by} {from}", key(branch, &Method::Invite));
-        self.shared.server.lock().unwrap().contains_key(&k)
+        lock(&self.shared.server).contains_key(&k)
     }
 
     /// Number of live transactions (client, server) — for tests and metrics.
     pub fn live_transactions(&self) -> (usize, usize) {
         (
-            self.shared.client.lock().unwrap().len(),
-            self.shared.server.lock().unwrap().len(),
+            lock(&self.shared.client).len(),
+            lock(&self.shared.server).len(),
         )
     }
 }

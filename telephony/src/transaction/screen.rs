@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use rsip::Method;
 
 use super::Endpoint;
+use crate::sync::lock;
 use crate::transport::Message;
 
 /// What a [`Screen`] says about a new request.
@@ -98,7 +99,7 @@ impl Endpoint {
         }
         match verdict {
             Verdict::Answer(resp) => {
-                self.shared.stats.lock().unwrap().answered_statelessly += 1;
+                lock(&self.shared.stats).answered_statelessly += 1;
                 self.answer_statelessly(resp, msg, branch, from).await;
                 true
             }
@@ -112,7 +113,7 @@ impl Endpoint {
             "Retry-After",
             self.shared.retry_after.as_secs().max(1).to_string(),
         );
-        self.shared.stats.lock().unwrap().shed_unauthenticated += 1;
+        lock(&self.shared.stats).shed_unauthenticated += 1;
         self.answer_statelessly(resp, msg, branch, from).await;
     }
 }

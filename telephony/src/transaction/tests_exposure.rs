@@ -9,6 +9,7 @@ use rsip::Method;
 use tokio::net::UdpSocket;
 
 use super::*;
+use crate::sync::lock;
 
 async fn peer() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.unwrap()
@@ -28,7 +29,7 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
+        lock(&self.0).extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -38,7 +39,7 @@ impl Write for Captured {
 
 impl Captured {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
+        String::from_utf8_lossy(&lock(&self.0)).to_string()
     }
 }
 

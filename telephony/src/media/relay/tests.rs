@@ -285,3 +285,166 @@ async fn late_packets_land_in_place_and_loss_becomes_silence_in_the_recording() 
     );
     std::fs::remove_file(path).unwrap();
 }
+
+/// Send `pkt` from `from` to the relay at `dest`; how long until it comes out at `to`.
+async fn hop(from: &UdpSocket, to: &UdpSocket, dest: SocketAddr, pkt: Vec<u8>) -> Duration {
+    let mut buf = [0u8; 2048];
+    let sent = std::time::Instant::now();
+    from.send_to(&pkt, dest).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), to.recv_from(&mut buf))
+        .await
+        .expect("relayed within 5 s")
+        .unwrap();
+    sent.elapsed()
+}
+
+/// Packet `i` each way (operator, then customer): how long each took through the relay.
+async fn round(
+    op: &UdpSocket,
+    cu: &UdpSocket,
+    to_relay: (SocketAddr, SocketAddr),
+    i: u16,
+) -> [Duration; 2] {
+    let ts = u32::from(i) * 160;
+    let a = hop(
+        op,
+        cu,
+        to_relay.0,
+        tone_packet(Codec::Pcmu, 1, i, ts, 8000.0),
+    )
+    .await;
+    let b = hop(
+        cu,
+        op,
+        to_relay.1,
+        tone_packet(Codec::Pcmu, 2, i, ts, 6000.0),
+    )
+    .await;
+    [a, b]
+}
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[(v.len() * 99).div_ceil(100) - 1]
+}
+
+/// A recording writer stuck on a disk that does not answer: relayed audio keeps its latency,
+/// the recording drops what does not fit in its queue, and the report says so.
+#[tokio::test]
+async fn a_stalled_recording_writer_does_not_delay_relayed_audio() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    // The "disk": while `stall` is set, each block waits until `release` is dropped (10 s at most).
+    let stall = Arc::new(AtomicBool::new(false));
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = Mutex::new(released);
+    let stalling = stall.clone();
+    let tuning = WriterTuning {
+        queue: 4,
+        before_block: Some(Arc::new(move || {
+            if stalling.load(Ordering::SeqCst) {
+                let _ = lock(&released).recv_timeout(Duration::from_secs(10));
+            }
+        })),
+    };
+    let relay = Relay::bind_with_writer("127.0.0.1".parse().unwrap(), tuning).unwrap();
+    let op = phone().await;
+    let cu = phone().await;
+    for (leg, sock) in [(LegId::Operator, &op), (LegId::Customer, &cu)] {
+        let config = LegConfig {
+            remote: sock.local_addr().unwrap(),
+            codec: Codec::Pcmu,
+            dtmf_pt: None,
+        };
+        relay.set_leg(leg, config);
+    }
+    let to_relay = (
+        relay.local_addr(LegId::Operator),
+        relay.local_addr(LegId::Customer),
+    );
+    let path = std::env::temp_dir().join(format!("kaden-stall-{}.wav", rand::random::<u64>()));
+    let started = relay.record(path.clone()).await.unwrap();
+
+    // 0–0.6 s: the writer keeps up.
+    let mut free = Vec::new();
+    for i in 0..30u16 {
+        free.extend(round(&op, &cu, to_relay, i).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        relay.stats().recording_dropped,
+        0,
+        "a free writer drops nothing"
+    );
+    // 0.6–2.1 s: the writer is stuck; its queue (4 blocks, 80 ms) fills within ~0.1 s.
+    stall.store(true, Ordering::SeqCst);
+    let mut stalled = Vec::new();
+    for i in 30..105u16 {
+        stalled.extend(round(&op, &cu, to_relay, i).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dropped = relay.stats().recording_dropped;
+    assert!(
+        dropped >= 8000,
+        "the relay dropped recording audio instead of waiting: {dropped} frames"
+    );
+    drop(release);
+    let end = Instant::now();
+    let report = relay.stop_at(end).await;
+
+    let (free_p99, stalled_p99) = (p99(free), p99(stalled.clone()));
+    let stalled_max = stalled.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "relay latency p99: writer free {free_p99:?}, writer stalled {stalled_p99:?} \
+         (max {stalled_max:?}, {} packets); recording frames dropped: {dropped}",
+        stalled.len()
+    );
+    // Generous margins for a loaded 2-core machine: a relay waiting on the writer would show
+    // the stall itself (about 1.5 s), not a few milliseconds.
+    assert!(
+        stalled_p99 < free_p99 + Duration::from_millis(20),
+        "stalled writer delays relayed audio: p99 {stalled_p99:?} vs {free_p99:?} free"
+    );
+    assert!(
+        stalled_p99 < Duration::from_millis(50),
+        "p99 {stalled_p99:?}"
+    );
+
+    // The recording is reported failed (incomplete), as any failed recording is...
+    assert!(report.recording.is_none(), "{report:?}");
+    let error = report.recording_error.unwrap();
+    assert!(error.starts_with("recording incomplete"), "{error}");
+    assert!(report.stats.recording_dropped >= dropped);
+    // ...and the partial file is still a WAV exactly as long as the talk, audio where it was
+    // written and silence where it was dropped.
+    let (channels, rate, frames, samples) = wav::read(&path).unwrap();
+    assert_eq!((channels, rate), (2, 8000));
+    let talk = (end - started).as_micros() * 8000 / 1_000_000;
+    assert_eq!(u128::from(frames), talk, "recording is exactly the talk");
+    let voiced = |from_ms: usize, to_ms: usize| {
+        samples[from_ms * 16..to_ms * 16]
+            .iter()
+            .filter(|s| **s != 0)
+            .count()
+    };
+    assert!(
+        voiced(20, 300) > 280 * 16 * 9 / 10,
+        "audio before the stall kept"
+    );
+    assert_eq!(voiced(1200, 1800), 0, "dropped audio is silence");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[tokio::test]
+async fn a_recording_that_cannot_be_created_fails_record_only() {
+    let relay = Relay::bind("127.0.0.1".parse().unwrap()).unwrap();
+    // The "directory" is a file, so the recording cannot be created.
+    let file = std::env::temp_dir().join(format!("kaden-notdir-{}", rand::random::<u64>()));
+    std::fs::write(&file, b"x").unwrap();
+    assert!(relay.record(file.join("call.wav")).await.is_err());
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let report = relay.stop().await;
+    assert!(report.recording.is_none());
+    assert_eq!(report.recording_error, None, "reported once, by record()");
+    std::fs::remove_file(file).unwrap();
+}
