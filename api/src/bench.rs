@@ -3,6 +3,8 @@
 //!
 //! Every scenario works in a scratch database (PostgreSQL: `kaden_bench_<pid>`, dropped after;
 //! SQLite: a temporary file), never in a live store.
+//!
+//! Long because each benchmark sits beside its own raw baseline (the pair must stay together).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

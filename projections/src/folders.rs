@@ -2,6 +2,8 @@
 //! their customers stored column by column (one string per column with spans, so 200,000
 //! customers × 12 columns are a few dozen allocations), a phone → holders index for duplicates
 //! (LST-6), and search inside a folder by conditions on any column with keyset pagination.
+//!
+//! Long because the column store, its search and the phone index share one layout.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -4,6 +4,8 @@
 //! call (placed, ringing, answered, ended with talk time, recording stored and downloadable);
 //! saving 不通 drops the recording (REC-1). Refusals by the gate (DNC-5, MON-3, CMP-2) are
 //! answered with their code and recorded. Auto-call (CALL-7) walks a folder. Both stores.
+//!
+//! Long because each call-screen rule is tried end to end over real SIP on both stores.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,7 @@
 //! List folders end to end on both stores (SPEC LST-1..9, EXP-1, ERR-1/2): HTTP upload with
 //! preview and commit, GraphQL folder operations, search, duplicates, export.
+//!
+//! Long because each list rule is tried end to end on both stores.
 
 use kaden_tests::{Client, StoreKind, Subscription, TestServer, TestStore, error_code, upload};
 use serde_json::{Value, json};

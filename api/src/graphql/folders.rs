@@ -1,207 +1,26 @@
 //! List folders and customers (SPEC LST-1, LST-2c/d, LST-5..9): queries, mutations. File
 //! uploads and exports are plain HTTP (`crate::http::import`, `crate::http::export`).
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Object, Result};
 use kaden_domain::access::Capability;
 use kaden_domain::error::ErrorCode;
 use kaden_domain::folder::{
     AddSource, FolderCommand, FolderError, customer_id, folder_aggregate_id, parse_customer_id,
 };
 use kaden_domain::list::ImportTarget;
-use kaden_projections::ReadModels;
-use kaden_projections::folders::{Condition, CustomerView, FolderView, MatchOp};
+use kaden_projections::folders::{Condition, MatchOp};
 
-use super::{authorize, local_time, position_text, reach, state};
+use super::{authorize, position_text, reach, state};
 use crate::commands::RequestContext;
 use crate::error::ApiError;
 use crate::service::imports::{Destination, write_rows};
+
+pub use super::folder_objects::*;
 
 /// Largest page of customers.
 const MAX_PAGE: usize = 500;
 /// Attempts at a fresh folder number when another folder took it first.
 const NUMBER_ATTEMPTS: u32 = 8;
-
-#[derive(SimpleObject, Clone)]
-pub struct ColumnObject {
-    /// The column's name in the file (the key for search and edits).
-    name: String,
-    /// The name shown (LST-5).
-    display_name: String,
-    /// `true` for the `電話番号` column.
-    is_phone: bool,
-}
-
-/// A folder as the admin list shows it (LST-8a).
-#[derive(SimpleObject, Clone)]
-#[graphql(name = "Folder")]
-pub struct FolderObject {
-    /// The folder number (never reused).
-    id: u32,
-    name: String,
-    campaign_id: String,
-    active: bool,
-    /// Columns in display order.
-    columns: Vec<ColumnObject>,
-    permitted_user_ids: Vec<u64>,
-    /// Customers registered (LST-9).
-    registered_count: u32,
-    /// Customers with at least one interaction (LST-9).
-    work_count: u32,
-    /// work count / registered count, 0..1.
-    progress: f64,
-    created_at: String,
-    updated_at: String,
-}
-
-impl FolderObject {
-    fn new(ctx: &Context<'_>, f: &FolderView) -> Self {
-        Self::with_times(
-            f,
-            local_time(ctx, f.created_at),
-            local_time(ctx, f.updated_at),
-        )
-    }
-
-    fn with_times(f: &FolderView, created_at: String, updated_at: String) -> Self {
-        Self {
-            id: f.number,
-            name: f.name.clone(),
-            campaign_id: f.campaign_id.clone(),
-            active: f.active,
-            columns: f
-                .display_order
-                .iter()
-                .map(|&i| ColumnObject {
-                    name: f.columns[i].clone(),
-                    display_name: f.display_names[i].clone(),
-                    is_phone: i == f.phone_column,
-                })
-                .collect(),
-            permitted_user_ids: f.permitted_users.clone(),
-            registered_count: f.registered,
-            work_count: f.worked,
-            progress: f.progress(),
-            created_at,
-            updated_at,
-        }
-    }
-}
-
-#[derive(SimpleObject, Clone)]
-pub struct FieldObject {
-    column: String,
-    value: String,
-}
-
-#[derive(SimpleObject, Clone)]
-#[graphql(name = "Customer")]
-pub struct CustomerObject {
-    /// `FFF-CCC` (LST-7).
-    id: String,
-    folder_id: u32,
-    phone: Option<String>,
-    /// Fields in the folder's display order.
-    fields: Vec<FieldObject>,
-    /// `true` when another customer (in any folder) holds the same number (LST-6, shown red).
-    duplicate: bool,
-    interaction_count: u32,
-}
-
-fn customer_object(
-    m: &ReadModels,
-    tenant: &str,
-    f: &FolderView,
-    c: CustomerView,
-) -> CustomerObject {
-    let duplicate = c.phone.is_some_and(|p| {
-        m.folders
-            .tenant(tenant)
-            .is_some_and(|t| t.holder_count(&p) > 1)
-    });
-    CustomerObject {
-        id: c.id,
-        folder_id: c.folder,
-        phone: c.phone.map(|p| p.as_str().to_owned()),
-        fields: f
-            .display_order
-            .iter()
-            .map(|&i| FieldObject {
-                column: f.columns[i].clone(),
-                value: c.cells[i].clone(),
-            })
-            .collect(),
-        duplicate,
-        interaction_count: c.interactions,
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct CustomerPage {
-    total_count: usize,
-    has_more: bool,
-    /// Pass as `after` for the next page.
-    end_cursor: Option<String>,
-    nodes: Vec<CustomerObject>,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum MatchKind {
-    Equals,
-    Contains,
-    Prefix,
-    Empty,
-    NotEmpty,
-}
-
-/// One search condition (LST-8): all conditions must hold.
-#[derive(InputObject)]
-pub struct ConditionInput {
-    column: String,
-    #[graphql(default_with = "MatchKind::Contains")]
-    kind: MatchKind,
-    #[graphql(default)]
-    value: String,
-}
-
-#[derive(InputObject)]
-pub struct FieldInput {
-    column: String,
-    value: String,
-}
-
-#[derive(SimpleObject)]
-pub struct HolderObject {
-    customer_id: String,
-    folder_id: u32,
-    folder_name: String,
-}
-
-#[derive(SimpleObject)]
-pub struct DuplicateObject {
-    phone: String,
-    customers: Vec<HolderObject>,
-}
-
-#[derive(SimpleObject)]
-pub struct FolderPayload {
-    folder: FolderObject,
-    position: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct AddCustomersPayload {
-    folder: FolderObject,
-    count: u32,
-    first_customer_id: Option<String>,
-    last_customer_id: Option<String>,
-    position: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct DeletedPayload {
-    deleted: usize,
-    position: Option<String>,
-}
 
 fn not_found(number: u32) -> ApiError {
     ApiError::not_found("リストフォルダ", &number.to_string())

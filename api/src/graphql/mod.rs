@@ -9,6 +9,7 @@ mod calls;
 mod campaign;
 mod codes;
 mod dnc;
+mod folder_objects;
 mod folders;
 mod security;
 mod session;

@@ -10,6 +10,8 @@
 //!
 //! The answer is an [`Access`]: refused, or allowed with a scope (`all`, `own`, `permitted
 //! folders`, `lower roles`, `view only`) that the caller must then apply to the data.
+//!
+//! Long because the whole table is written out, role by role, with a test per rule below it.
 
 use std::fmt;
 use std::str::FromStr;

@@ -35,6 +35,8 @@
 //! codes), `010` (international prefix), `020` (pagers/M2M data), `030`, `040` (unassigned) and
 //! `060` (reserved). A number of the wrong length for its prefix is
 //! [`PhoneError::WrongLength`].
+//!
+//! Long because its tests (every number form of LST-3) sit beside the rules.
 
 use crate::error::ErrorCode;
 
