@@ -145,7 +145,7 @@ pub async fn create_manager(
         username: username.to_string(),
         display_name: "管理者".to_string(),
         role: Role::Mgr,
-        password_hash: hash_password(password.to_string()).await,
+        password_hash: hash_password(password.to_string()).await?,
     };
     let position = state
         .commands

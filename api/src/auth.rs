@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{self, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use kaden_domain::error::ErrorCode;
 use rand::RngCore;
@@ -24,27 +24,165 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password on a blocking thread (argon2 takes tens of milliseconds on purpose).
-pub async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
+/// How long a password check waits for a hashing slot before the request is refused `BUSY`.
+pub const HASH_QUEUE: Duration = Duration::from_secs(2);
+
+/// A password check or hash, run on a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Concurrent argon2 computations: one per core (at least two), each on a thread of its own
+/// that lives as long as the process. Each check holds 19 MiB while it runs, so the slots bound
+/// CPU and memory under a burst of logins (SEC-3); fixed threads also keep the allocator from
+/// parking 19 MiB in a fresh arena for every pool thread that ever hashed.
+fn hashers() -> &'static (tokio::sync::Semaphore, std::sync::mpsc::SyncSender<Job>) {
+    static HASHERS: std::sync::OnceLock<(
+        tokio::sync::Semaphore,
+        std::sync::mpsc::SyncSender<Job>,
+    )> = std::sync::OnceLock::new();
+    HASHERS.get_or_init(|| {
+        let slots = std::thread::available_parallelism()
+            .map_or(2, usize::from)
+            .max(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(slots);
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..slots {
+            let rx = std::sync::Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("kaden-argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a password-hashing thread");
+            }
+        }
+        (tokio::sync::Semaphore::new(slots), tx)
     })
-    .await
-    .unwrap_or_default()
 }
 
-/// Checks a password against a PHC hash on a blocking thread.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+/// Runs `work` on a hashing thread once a slot is free; refuses `BUSY` (429, with Retry-After)
+/// when none frees within [`HASH_QUEUE`].
+async fn with_hashing_slot<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (slots, jobs) = hashers();
+    let permit = tokio::time::timeout(HASH_QUEUE, slots.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(ApiError::busy)?;
+    let (done, result) = tokio::sync::oneshot::channel();
+    // Never blocks: jobs in flight are at most the slots, and the queue holds that many.
+    jobs.try_send(Box::new(move || {
+        let _ = done.send(work());
+    }))
+    .map_err(|_| ApiError::busy())?;
+    let out = result
+        .await
+        .map_err(|_| ApiError::internal("password hashing"));
+    drop(permit);
+    out
+}
+
+/// Largest argon2 memory a stored hash may ask for (ours asks for 19 MiB).
+const MAX_HASH_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// Each hashing thread's argon2 memory, allocated once and reused: a burst of logins costs
+    /// no allocation at all, and memory stays at one buffer per slot after it.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// argon2 with this thread's reused memory.
+fn hash_into(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> argon2::Result<()> {
+    let count = argon2.params().block_count();
+    BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() < count {
+            blocks.resize(count, argon2::Block::default());
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..count])
+    })
+}
+
+/// Hashes a password into a PHC string (argon2 takes tens of milliseconds on purpose), within
+/// the hashing slots.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    with_hashing_slot(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        let argon2 = argon2();
+        let phc = (|| -> password_hash::Result<String> {
+            let mut salt_buf = [0u8; 64];
+            let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf)?;
+            let len = argon2
+                .params()
+                .output_len()
+                .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+            let output = password_hash::Output::init_with(len, |out| {
+                Ok(hash_into(&argon2, password.as_bytes(), salt_bytes, out)?)
+            })?;
+            Ok(PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: password_hash::ParamsString::try_from(argon2.params())?,
+                salt: Some(salt.as_salt()),
+                hash: Some(output),
+            }
+            .to_string())
+        })();
+        phc.unwrap_or_default()
     })
     .await
-    .unwrap_or(false)
+}
+
+/// Checks a password against a PHC hash (constant-time comparison), within the hashing slots.
+pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    with_hashing_slot(move || {
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return false;
+        };
+        let (Ok(params), Ok(algorithm)) = (
+            Params::try_from(&parsed),
+            Algorithm::try_from(parsed.algorithm),
+        ) else {
+            return false;
+        };
+        if params.block_count() > MAX_HASH_BLOCKS {
+            return false;
+        }
+        let version = parsed
+            .version
+            .map_or(Ok(Version::V0x13), Version::try_from)
+            .unwrap_or(Version::V0x13);
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        let mut out = vec![0u8; expected.len()];
+        if hash_into(&argon2, password.as_bytes(), salt_bytes, &mut out).is_err() {
+            return false;
+        }
+        password_hash::Output::new(&out).is_ok_and(|computed| computed == expected)
+    })
+    .await
 }
 
 /// A new random session token (256 bits).
@@ -144,15 +282,23 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_hash_with_argon2id_and_verify() {
-        let hash = hash_password("correct horse battery".into()).await;
+        let hash = hash_password("correct horse battery".into()).await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{hash}"
         );
-        assert!(verify_password("correct horse battery".into(), hash.clone()).await);
-        assert!(!verify_password("wrong".into(), hash).await);
+        assert!(
+            verify_password("correct horse battery".into(), hash.clone())
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("wrong".into(), hash).await.unwrap());
         assert!(PasswordHash::new(DECOY_HASH).is_ok());
-        assert!(!verify_password("anything".into(), DECOY_HASH.into()).await);
+        assert!(
+            !verify_password("anything".into(), DECOY_HASH.into())
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

@@ -52,6 +52,13 @@ enum AdminCommand {
     /// and the contracted caller numbers, e.g.
     /// `kaden admin contract --user-quota 50 --numbers 03-1234-5678,0120-111-222`.
     Contract(crate::contract::ContractArgs),
+    /// Lockout recovery: set a new password for an account (every manager locked out, or a
+    /// forgotten password); the user must choose their own at the next login. The password is
+    /// read from standard input:
+    /// `printf '%s\n' "$PASSWORD" | kaden admin reset-password --username admin`.
+    ResetPassword(crate::recovery::ResetPasswordArgs),
+    /// Lockout recovery: empty the tenant's IP allow-list when it shuts everyone out (SEC-3).
+    ClearIpAllowList(crate::recovery::ClearIpAllowListArgs),
     /// Create a manager (MGR) account. The password is read from standard input (one line), so
     /// it never shows in the process list or shell history:
     /// `printf '%s\n' "$PASSWORD" | kaden admin create --username yamada`.
@@ -191,6 +198,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("created manager {username:?} in tenant {tenant:?}");
             Ok(())
         }
+        Command::Admin {
+            command: AdminCommand::ResetPassword(args),
+        } => {
+            let password = read_password()?;
+            println!("{}", crate::recovery::reset_password(args, password).await?);
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::ClearIpAllowList(args),
+        } => {
+            println!("{}", crate::recovery::clear_ip_allow_list(args).await?);
+            Ok(())
+        }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::BenchImport(args) => crate::bench_import::run(args).await,
         Command::Admin {
@@ -205,7 +225,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn read_password() -> Result<String, String> {
     if std::io::stdin().is_terminal() {
-        eprint!("password for the new account (input is shown; prefer piping it): ");
+        eprint!("password (input is shown; prefer piping it): ");
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();

@@ -54,6 +54,18 @@ impl ApiError {
         )
     }
 
+    /// Every password-hashing slot stayed busy (a burst of logins): retry in a moment.
+    pub fn busy() -> Self {
+        Self::new(
+            ErrorCode::Busy,
+            format!(
+                "混み合っています。{}秒後にもう一度お試しください (the server is busy checking passwords: retry after {} s)",
+                crate::auth::HASH_QUEUE.as_secs(),
+                crate::auth::HASH_QUEUE.as_secs()
+            ),
+        )
+    }
+
     pub fn conflict() -> Self {
         Self::new(
             ErrorCode::ConflictRetry,

@@ -12,7 +12,7 @@ mod tests {
     use std::path::Path;
 
     /// Modules allowed to use `app` (the composition root): the command-line tools.
-    const TOOLS: [&str; 4] = ["cli", "bench", "bench_import", "contract"];
+    const TOOLS: [&str; 5] = ["cli", "bench", "bench_import", "contract", "recovery"];
     /// What `service` may never use.
     const ABOVE_SERVICE: [&str; 5] = ["graphql", "http", "state", "app", "cli"];
 

@@ -12,6 +12,7 @@
 //! - `graphql`: the schema (queries, mutations, subscriptions), separate from transport.
 //! - `http`: the axum router: GraphQL over HTTP and WebSocket, GraphiQL, health, metrics.
 //! - `calls`: telephony wired in: the call gate, call events → interaction commands, auto-call.
+//! - `recovery`: `kaden admin reset-password` and `clear-ip-allow-list` (lockout recovery).
 //! - `reactions`: side effects that follow events from the log (a dropped recording's file).
 //! - `service`: application services (use cases and cross-aggregate rules) behind the edge.
 //! - `state`: `AppState`, what the edge reaches (built only by `app`).
@@ -37,6 +38,7 @@ pub mod http;
 mod layers;
 pub mod metrics;
 pub mod reactions;
+pub mod recovery;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -62,6 +62,7 @@ error_codes! {
     BadRequest = "BAD_REQUEST", 400;
     BadRequestBody = "BAD_REQUEST_BODY", 400;
     BadTime = "BAD_TIME", 400;
+    Busy = "BUSY", 429;
     CallerNumberNotInCampaign = "CALLER_NUMBER_NOT_IN_CAMPAIGN", 422;
     CallInProgress = "CALL_IN_PROGRESS", 409;
     CallWasRefused = "CALL_WAS_REFUSED", 422;

@@ -276,7 +276,7 @@ async fn sessions_and_roles(kind: StoreKind) {
 
     // Roles come from the one permission table: an operator may not manage campaigns.
     let ctx = RequestContext::system("default");
-    let hash = hash_password("operator-password-1".into()).await;
+    let hash = hash_password("operator-password-1".into()).await.unwrap();
     let register = TenantCommand::RegisterUser {
         username: "op1".into(),
         display_name: "佐藤".into(),

@@ -191,22 +191,143 @@ async fn first_run_prints_a_one_time_password_once_and_sigterm_stops_cleanly() {
 }
 
 fn admin_create(place: &TestStore, username: &str, password: &str) -> std::process::Output {
+    admin_with_password(place, "create", username, password)
+}
+
+/// `kaden admin <command> --username NAME` with the password on standard input.
+fn admin_with_password(
+    place: &TestStore,
+    command: &str,
+    username: &str,
+    password: &str,
+) -> std::process::Output {
     let mut child = Command::new(BIN)
-        .args(["admin", "create", "--username", username, "--data-dir"])
+        .args(["admin", command, "--username", username, "--data-dir"])
         .arg(&place.dir)
         .env("KADEN_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("kaden admin create starts");
+        .expect("kaden admin starts");
     child
         .stdin
         .take()
         .expect("stdin")
         .write_all(format!("{password}\n").as_bytes())
         .expect("password written");
-    child.wait_with_output().expect("kaden admin create ends")
+    child.wait_with_output().expect("kaden admin ends")
+}
+
+/// A GraphQL request from loopback address `from` (to try the IP allow-list).
+async fn gql_from(url: &str, from: [u8; 4], token: Option<&str>, query: &str) -> Value {
+    let mut r = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .expect("client")
+        .post(format!("{url}/graphql"))
+        .json(&json!({"query": query}));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    r.send().await.expect("request").json().await.expect("json")
+}
+
+/// Issue 12 item 7: when every manager is locked out (failed logins, a forgotten password, an
+/// IP allow-list that shuts everyone out), the operator lets them back in from the command line.
+#[tokio::test]
+async fn sec_3_lockout_recovery_from_the_command_line() {
+    let place = TestStore::new(StoreKind::Sqlite).await;
+    let first = "a-long-and-uncommon-passphrase";
+    assert!(admin_create(&place, "yamada", first).status.success());
+    let server = serve(&place);
+    // Ten wrong passwords lock the account (SEC-2 throttle)…
+    for _ in 0..10 {
+        assert!(
+            login(&server.url, "yamada", "not-the-password-at-all")
+                .await
+                .is_none()
+        );
+    }
+    assert!(
+        login(&server.url, "yamada", first).await.is_none(),
+        "locked out"
+    );
+    server.signal("-TERM");
+    assert!(server.wait(Duration::from_secs(15)).success());
+
+    let second = "another-long-uncommon-passphrase";
+    let weak = admin_with_password(&place, "reset-password", "yamada", "short");
+    assert!(!weak.status.success(), "the password policy applies");
+    let unknown = admin_with_password(&place, "reset-password", "nobody", second);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
+    let reset = admin_with_password(&place, "reset-password", "yamada", second);
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    assert!(String::from_utf8_lossy(&reset.stdout).contains("changeOwnPassword"));
+
+    let server = serve(&place);
+    let token = login(&server.url, "yamada", second)
+        .await
+        .expect("the reset password logs in at once (the lockout ended)");
+    // A reset password must be changed first (SEC-2), as after a manager's reset.
+    let me = gql(&server.url, Some(&token), "{ me { role } }", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        me["errors"][0]["extensions"]["code"], "PASSWORD_EXPIRED",
+        "{me}"
+    );
+    let third = "a-third-long-uncommon-passphrase";
+    let changed = gql(
+        &server.url,
+        Some(&token),
+        "mutation($c: String!, $n: String!) { changeOwnPassword(currentPassword: $c, newPassword: $n) { position } }",
+        json!({"c": second, "n": third}),
+    )
+    .await
+    .unwrap();
+    assert!(changed["errors"].is_null(), "{changed}");
+    let token = login(&server.url, "yamada", third).await.expect("login");
+    // An allow-list that admits only 127.0.0.1 shuts out a manager at 127.0.0.2.
+    let set = gql(
+        &server.url,
+        Some(&token),
+        "mutation { updateSecuritySettings(ipAllowList: [\"127.0.0.1\"]) { position } }",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(set["errors"].is_null(), "{set}");
+    let elsewhere = gql_from(&server.url, [127, 0, 0, 2], Some(&token), "{ me { role } }").await;
+    assert_eq!(
+        elsewhere["errors"][0]["extensions"]["code"],
+        "ADDRESS_NOT_ALLOWED"
+    );
+    server.signal("-TERM");
+    assert!(server.wait(Duration::from_secs(15)).success());
+
+    let cleared = Command::new(BIN)
+        .args(["admin", "clear-ip-allow-list", "--data-dir"])
+        .arg(&place.dir)
+        .env("KADEN_LOG", "warn")
+        .output()
+        .expect("kaden admin clear-ip-allow-list");
+    assert!(
+        cleared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cleared.stderr)
+    );
+    let server = serve(&place);
+    let token = login(&server.url, "yamada", third).await.expect("login");
+    let elsewhere = gql_from(&server.url, [127, 0, 0, 2], Some(&token), "{ me { role } }").await;
+    assert_eq!(elsewhere["data"]["me"]["role"], "MGR", "{elsewhere}");
+    server.signal("-TERM");
+    assert!(server.wait(Duration::from_secs(15)).success());
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! one transaction.
 
 use cqrs_es::Aggregate;
-use kaden_api::commands::{Commands, RequestContext};
+use kaden_api::commands::{Attempt, Commands, RequestContext, Writer};
 use kaden_api::store::Store;
 use kaden_domain::campaign::{Campaign, CampaignCommand};
 use kaden_domain::dnc::{DncCommand, DncRegistry, DncScope, DncSource};
@@ -28,6 +28,26 @@ async fn log(store: &Store) -> Vec<RawEvent> {
         .expect("read")
 }
 
+/// One decision over two aggregates: create campaign `t:c1` and register a number.
+async fn decide_both(writer: &Writer<'_>) -> Attempt {
+    let mut attempt = writer.attempt();
+    let mut campaign = writer.load::<Campaign>("t:c1").await.expect("load");
+    let create = CampaignCommand::Create {
+        tenant_id: "t".into(),
+        name: "春".into(),
+    };
+    writer
+        .decide(&mut attempt, &mut campaign, create)
+        .await
+        .expect("decide");
+    let mut registry = writer.load::<DncRegistry>("t").await.expect("load");
+    writer
+        .decide(&mut attempt, &mut registry, register("0312345678"))
+        .await
+        .expect("decide");
+    attempt
+}
+
 async fn dnc_1_two_aggregates_one_append_or_none(kind: StoreKind) {
     let test = TestStore::new(kind).await;
     let store = Store::open(&test.config()).await.expect("store");
@@ -36,21 +56,7 @@ async fn dnc_1_two_aggregates_one_append_or_none(kind: StoreKind) {
     let writer = commands.writer(&ctx).expect("writer");
 
     // A decision over a campaign and the registry…
-    let mut attempt = writer.attempt();
-    let mut campaign = writer.load::<Campaign>("t:c1").await.expect("load");
-    let create = CampaignCommand::Create {
-        tenant_id: "t".into(),
-        name: "春".into(),
-    };
-    writer
-        .decide(&mut attempt, &mut campaign, create.clone())
-        .await
-        .expect("decide");
-    let mut registry = writer.load::<DncRegistry>("t").await.expect("load");
-    writer
-        .decide(&mut attempt, &mut registry, register("0312345678"))
-        .await
-        .expect("decide");
+    let attempt = decide_both(&writer).await;
     // …while another writer changes the registry first.
     commands
         .dnc("t", register("0399999999"), &ctx)
@@ -68,17 +74,7 @@ async fn dnc_1_two_aggregates_one_append_or_none(kind: StoreKind) {
 
     // Deciding again from fresh state lands both, in one transaction.
     let position = loop {
-        let mut attempt = writer.attempt();
-        let mut campaign = writer.load::<Campaign>("t:c1").await.expect("load");
-        writer
-            .decide(&mut attempt, &mut campaign, create.clone())
-            .await
-            .expect("decide");
-        let mut registry = writer.load::<DncRegistry>("t").await.expect("load");
-        writer
-            .decide(&mut attempt, &mut registry, register("0312345678"))
-            .await
-            .expect("decide");
+        let attempt = decide_both(&writer).await;
         if let Some(p) = writer.append(attempt).await.expect("append") {
             break p.expect("written");
         }

@@ -192,7 +192,7 @@ impl UserMutation {
             username: username.clone(),
             display_name: input.display_name,
             role,
-            password_hash: hash_password(input.password).await,
+            password_hash: hash_password(input.password).await?,
         };
         let app = state(ctx);
         let position = app
@@ -274,7 +274,7 @@ impl UserMutation {
         let command = TenantCommand::ResetPassword {
             by: user.role,
             user_id: id,
-            password_hash: hash_password(new_password).await,
+            password_hash: hash_password(new_password).await?,
         };
         let (position, _) = Self::run(ctx, request, None, command).await?;
         Ok(PasswordPayload { position })
@@ -302,7 +302,7 @@ impl UserMutation {
                     .cloned()
             })
             .ok_or_else(ApiError::unauthenticated)?;
-        if !verify_password(current_password, view.password_hash.clone()).await {
+        if !verify_password(current_password, view.password_hash.clone()).await? {
             return Err(ApiError::new(
                 ErrorCode::BadCredentials,
                 "現在のパスワードが違います (the current password is wrong: enter the password you logged in with)",
@@ -310,7 +310,7 @@ impl UserMutation {
             .into());
         }
         check_password(ctx, &request.tenant_id, &view.username, &new_password)?;
-        if verify_password(new_password.clone(), view.password_hash).await {
+        if verify_password(new_password.clone(), view.password_hash).await? {
             return Err(ApiError::new(
                 ErrorCode::PasswordUnchanged,
                 "新しいパスワードが現在のものと同じです (the new password is the same as the current one: choose a different one)",
@@ -319,7 +319,7 @@ impl UserMutation {
         }
         let command = TenantCommand::ChangePassword {
             user_id: user.user_id,
-            password_hash: hash_password(new_password).await,
+            password_hash: hash_password(new_password).await?,
         };
         let mut as_user = request.clone();
         as_user.user = Ok(Some(user));

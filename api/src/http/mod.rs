@@ -199,11 +199,31 @@ async fn graphql(
     // SEC-1..3 checks, then the operation, recorded in the access log (AUD-1).
     let response = screening::execute_graphql(&app, ctx, request).await;
     let extra = response.http_headers.clone();
+    // Every password-hashing slot busy: 429 with Retry-After, so clients back off (SEC-3).
+    let busy = response
+        .errors
+        .iter()
+        .any(|e| error_code_of(e) == Some(kaden_domain::error::ErrorCode::Busy.as_str()));
     let mut out = Json(response).into_response();
     out.headers_mut().extend(extra);
+    if busy {
+        *out.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        out.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::auth::HASH_QUEUE.as_secs()),
+        );
+    }
     out.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     out
+}
+
+/// The `extensions.code` of a GraphQL error.
+fn error_code_of(error: &async_graphql::ServerError) -> Option<&str> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.as_str()),
+        _ => None,
+    }
 }
 
 /// Subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`).

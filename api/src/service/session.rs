@@ -140,7 +140,9 @@ async fn login_checked(
     let hash = user
         .as_ref()
         .map_or_else(|| DECOY_HASH.to_string(), |u| u.password_hash.clone());
-    let ok = verify_password(password.to_string(), hash).await;
+    let ok = verify_password(password.to_string(), hash)
+        .await
+        .map_err(|e| (user_id, e))?;
     let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         let reason = if known {
