@@ -192,12 +192,8 @@ pub async fn run(
         tracing::info!("shutting down: finishing requests in flight");
         state.begin_closing();
     };
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let connections = Arc::new(crate::http::serve::Connections::default());
+    let served = crate::http::serve::serve(listener, router, connections, shutdown).await;
     app.shutdown().await;
     served
 }

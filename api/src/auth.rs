@@ -79,13 +79,13 @@ async fn with_hashing_slot<T: Send + 'static>(
         .await
         .ok()
         .and_then(Result::ok)
-        .ok_or_else(ApiError::busy)?;
+        .ok_or_else(|| ApiError::busy(HASH_QUEUE.as_secs()))?;
     let (done, result) = tokio::sync::oneshot::channel();
     // Never blocks: jobs in flight are at most the slots, and the queue holds that many.
     jobs.try_send(Box::new(move || {
         let _ = done.send(work());
     }))
-    .map_err(|_| ApiError::busy())?;
+    .map_err(|_| ApiError::busy(HASH_QUEUE.as_secs()))?;
     let out = result
         .await
         .map_err(|_| ApiError::internal("password hashing"));

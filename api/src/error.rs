@@ -55,13 +55,11 @@ impl ApiError {
     }
 
     /// Every password-hashing slot stayed busy (a burst of logins): retry in a moment.
-    pub fn busy() -> Self {
+    pub fn busy(retry_after_secs: u64) -> Self {
         Self::new(
             ErrorCode::Busy,
             format!(
-                "混み合っています。{}秒後にもう一度お試しください (the server is busy checking passwords: retry after {} s)",
-                crate::auth::HASH_QUEUE.as_secs(),
-                crate::auth::HASH_QUEUE.as_secs()
+                "混み合っています。{retry_after_secs}秒後にもう一度お試しください (the server is busy checking passwords: retry after {retry_after_secs} s)"
             ),
         )
     }

@@ -158,6 +158,7 @@ error_codes! {
     TextTooLong = "TEXT_TOO_LONG", 422;
     TooManyAttempts = "TOO_MANY_ATTEMPTS", 429;
     TooManyColumns = "TOO_MANY_COLUMNS", 422;
+    TooManyConnections = "TOO_MANY_CONNECTIONS", 503;
     TooManyRows = "TOO_MANY_ROWS", 422;
     TooManySubNumbers = "TOO_MANY_SUB_NUMBERS", 422;
     Unauthenticated = "UNAUTHENTICATED", 401;

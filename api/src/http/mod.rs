@@ -31,6 +31,7 @@ mod import;
 mod recording;
 mod refusals;
 mod screening;
+pub mod serve;
 
 /// A started Kaden: state plus schema, cheap to clone.
 #[derive(Clone)]
