@@ -276,8 +276,21 @@ impl UserMutation {
             user_id: id,
             password_hash: hash_password(new_password).await?,
         };
-        let (position, _) = Self::run(ctx, request, None, command).await?;
-        Ok(PasswordPayload { position })
+        // Every session of the user ends with the reset (none comes back to life later).
+        let app = state(ctx);
+        let position = crate::service::users::set_password_ending_sessions(
+            &app.engine,
+            &app.commands,
+            request,
+            id,
+            None,
+            command,
+        )
+        .await?;
+        reach(ctx, position).await?;
+        Ok(PasswordPayload {
+            position: position_text(position),
+        })
     }
 
     /// Changes the caller's own password. The only operation (with `logout`) a session may use
@@ -322,8 +335,23 @@ impl UserMutation {
             password_hash: hash_password(new_password).await?,
         };
         let mut as_user = request.clone();
+        let user_id = user.user_id;
+        let keep = user.session_id.clone();
         as_user.user = Ok(Some(user));
-        let (position, _) = Self::run(ctx, &as_user, None, command).await?;
-        Ok(PasswordPayload { position })
+        // The user's other sessions end with the change; this one goes on.
+        let app = state(ctx);
+        let position = crate::service::users::set_password_ending_sessions(
+            &app.engine,
+            &app.commands,
+            &as_user,
+            user_id,
+            Some(&keep),
+            command,
+        )
+        .await?;
+        reach(ctx, position).await?;
+        Ok(PasswordPayload {
+            position: position_text(position),
+        })
     }
 }

@@ -30,6 +30,7 @@ pub(crate) mod guard;
 mod import;
 mod recording;
 mod refusals;
+mod rights;
 mod screening;
 pub mod serve;
 
@@ -256,6 +257,11 @@ async fn graphql_ws(
     }
     let schema = app.schema.clone();
     let closing = app.state.closing();
+    let watched = rights::Watched::default();
+    let rights_end = rights::ended(
+        std::sync::Arc::clone(&app.state),
+        std::sync::Arc::clone(&watched),
+    );
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
@@ -279,6 +285,9 @@ async fn graphql_ws(
                         .ok_or_else(ApiError::unauthenticated);
                     }
                     let ctx = screening::screen_socket(&init_app.state, ctx).await;
+                    *watched
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ctx.clone());
                     let mut data = Data::default();
                     data.insert(ctx);
                     Ok(data)
@@ -287,6 +296,7 @@ async fn graphql_ws(
             tokio::select! {
                 () = ws.serve() => {}
                 () = closing => {}
+                () = rights_end => {}
             }
         })
 }

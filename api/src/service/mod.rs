@@ -10,3 +10,4 @@ pub mod folders;
 pub mod imports;
 pub mod security;
 pub mod session;
+pub mod users;

@@ -188,6 +188,26 @@ pub async fn screen(
     })
 }
 
+/// SEC-1 for a socket that only listens: ends the session if it has been idle longer than the
+/// tenant allows. `true`: it was (and has now ended).
+pub async fn end_if_idle(state: Screen<'_>, ctx: &RequestContext, user: &AuthUser) -> bool {
+    let now = Utc::now();
+    let (settings, started) = state.engine.read(|m| {
+        (
+            m.directory.security(&ctx.tenant_id),
+            m.sessions.get(&user.session_id).map(|s| s.started_at),
+        )
+    });
+    let last = state
+        .activity
+        .last_seen(&user.session_id, started.unwrap_or(now));
+    if settings.check_session(last, now).is_ok() {
+        return false;
+    }
+    end_idle_session(state, ctx, user).await;
+    true
+}
+
 async fn end_idle_session(state: Screen<'_>, ctx: &RequestContext, user: &AuthUser) {
     let mut as_user = ctx.clone();
     as_user.user = Ok(Some(user.clone()));
