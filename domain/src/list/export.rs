@@ -380,6 +380,18 @@ mod tests {
     }
 
     #[test]
+    fn exp_1_single_empty_cell_is_quoted_not_an_empty_line() {
+        let (bytes, _) = export(
+            ExportEncoding::ShiftJis,
+            OnUnmappable::Refuse,
+            &["メモ"],
+            &[&[""], &["x"]],
+        )
+        .unwrap();
+        assert_eq!(SHIFT_JIS.decode(&bytes).0, "メモ\r\n\"\"\r\nx\r\n");
+    }
+
+    #[test]
     fn exp_1_formula_injection_neutralised() {
         let (bytes, _) = export(
             ExportEncoding::Utf8Bom,
