@@ -32,8 +32,8 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        let opts = HistogramOpts::new(REQUEST_DURATION, "HTTP request latency.")
-            .buckets(BUCKETS.to_vec());
+        let opts =
+            HistogramOpts::new(REQUEST_DURATION, "HTTP request latency.").buckets(BUCKETS.to_vec());
         Self {
             // Fixed, increasing buckets and a valid name: `with_opts` cannot fail here.
             requests: Histogram::with_opts(opts).expect("valid histogram options"),

@@ -102,8 +102,7 @@ impl<'a> Records<'a> {
                 let len = cell.len();
                 let (from, next) = if bytes.get(p) == Some(&b'"') {
                     // Quoted: verbatim only without any quote inside and closed right away.
-                    if memchr::memchr(b'"', cell).is_some()
-                        || bytes.get(p + 1 + len) != Some(&b'"')
+                    if memchr::memchr(b'"', cell).is_some() || bytes.get(p + 1 + len) != Some(&b'"')
                     {
                         return None;
                     }
@@ -251,7 +250,11 @@ mod tests {
         assert_eq!(rec("\"\"\"\""), vec![(1, v(&["\""]))]);
         assert_eq!(
             rec("\"x\r\ny\"\r\n\"p\rq\",z\r\nlast"),
-            vec![(1, v(&["x\r\ny"])), (3, v(&["p\rq", "z"])), (5, v(&["last"]))]
+            vec![
+                (1, v(&["x\r\ny"])),
+                (3, v(&["p\rq", "z"])),
+                (5, v(&["last"]))
+            ]
         );
     }
 
@@ -282,9 +285,11 @@ mod tests {
         let mut borrowed = Vec::new();
         while let Some(line) = records.next_record() {
             line.unwrap();
-            borrowed.extend(records.cells().map(|c| {
-                (c.to_owned(), range.contains(&c.as_ptr()) || c.is_empty())
-            }));
+            borrowed.extend(
+                records
+                    .cells()
+                    .map(|c| (c.to_owned(), range.contains(&c.as_ptr()) || c.is_empty())),
+            );
         }
         let expect = [
             ("plain", true),
@@ -298,10 +303,7 @@ mod tests {
             ("", true),
             ("a\nb", true),
         ];
-        assert_eq!(
-            borrowed,
-            expect.map(|(c, b)| (c.to_owned(), b)).to_vec()
-        );
+        assert_eq!(borrowed, expect.map(|(c, b)| (c.to_owned(), b)).to_vec());
     }
 
     #[test]
