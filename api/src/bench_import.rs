@@ -7,13 +7,18 @@
 //! is read from `/proc/self/status` (VmHWM, reset through `/proc/self/clear_refs`). Then four
 //! imports fill one folder to 200,000 customers, and folder search by a column condition is
 //! timed on the read model (p50/p99 of 1,000 searches) and through GraphQL over HTTP.
+//!
+//! First, the CSV record reader alone is timed over the decoded text of the same file, our own
+//! (`list::records`, what imports use) and the `csv` crate's (`list::records_csv`) in the same
+//! run, alternating, so the two figures share the machine's noise (issue 11 item 9: ours
+//! stays only while it is at least twice as fast). `--readers-only` stops after that.
 
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use kaden_domain::list::{
-    CsvExport, ExportEncoding, ImportRules, ImportTarget, OnUnmappable, ReservedNames,
-    parse_customer_file,
+    CsvExport, ExportEncoding, ImportRules, ImportTarget, OnUnmappable, ReservedNames, decode,
+    parse_customer_file, records, records_csv,
 };
 use kaden_projections::folders::{Condition, MatchOp};
 use serde_json::{Value, json};
@@ -34,6 +39,9 @@ pub struct BenchImportArgs {
     /// Timed import runs per store (min / median / max are reported).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Only time the CSV record readers (no server, no store).
+    #[arg(long)]
+    readers_only: bool,
 }
 
 const USER: &str = "bench";
@@ -298,6 +306,10 @@ pub async fn run(args: BenchImportArgs) -> Result<(), String> {
         file.len() as f64 / 1e6,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    bench_readers(&file)?;
+    if args.readers_only {
+        return Ok(());
+    }
     let mut stores = vec![("sqlite", None)];
     if let Some(url) = &args.database_url {
         stores.push(("postgres", Some(url.clone())));
@@ -305,6 +317,58 @@ pub async fn run(args: BenchImportArgs) -> Result<(), String> {
     for (label, admin_url) in stores {
         bench_store(label, admin_url.as_deref(), &file, &args).await?;
     }
+    Ok(())
+}
+
+/// Times both CSV record readers over the decoded text of `file`, 11 runs each, alternating.
+fn bench_readers(file: &[u8]) -> Result<(), String> {
+    let decoded = decode(file).map_err(|e| e.to_string())?;
+    let text: &str = &decoded.text;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours_bytes, mut their_bytes) = (0, 0);
+    for _ in 0..11 {
+        let t = Instant::now();
+        let mut reader = records::Records::new(text);
+        let mut cells = Vec::with_capacity(32);
+        ours_bytes = 0;
+        while let Some(line) = reader.next_into(&mut cells) {
+            line.map_err(|e| format!("{e:?}"))?;
+            ours_bytes += cells.iter().map(|c| c.len()).sum::<usize>();
+        }
+        ours.push(ms(t.elapsed()));
+
+        let t = Instant::now();
+        let mut reader = records_csv::Records::new(text);
+        their_bytes = 0;
+        while let Some(line) = reader.next_record() {
+            line.map_err(|e| format!("{e:?}"))?;
+            their_bytes += reader.cells().map(str::len).sum::<usize>();
+        }
+        theirs.push(ms(t.elapsed()));
+    }
+    if ours_bytes != their_bytes {
+        return Err(format!(
+            "the readers disagree: {ours_bytes} vs {their_bytes} bytes of cells"
+        ));
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ratio = median(&theirs) / median(&ours);
+    println!("\n## CSV record reader alone, over the decoded text (11 runs each, alternating)");
+    println!("| reader | min / median / max |");
+    println!("| --- | --- |");
+    println!(
+        "| csv crate (`list::records_csv`: reused ByteRecord, cells as slices of the text) | {} ms |",
+        min_med_max(theirs)
+    );
+    println!(
+        "| ours (`list::records`, what imports use: borrowing, memchr), baseline | {} ms |",
+        min_med_max(ours)
+    );
+    println!("| csv crate / ours, medians | {ratio:.2} |");
     Ok(())
 }
 

@@ -12,7 +12,7 @@
 //! - `gate`: the `CallGate` and `SipCredentials` implementations, refusal codes and messages.
 //! - `auto`: auto-call runs (CALL-7) walking a folder.
 //! - `bindings`: softphones' registrations as events, restored at start and shared by nodes.
-//! - `sip_metrics`: the SIP endpoint's counters as Prometheus text for /metrics.
+//! - `sip_metrics`: the SIP endpoint's counters for /metrics.
 //!
 //! Slightly over 600 lines: the pending-call table and the pump that reads it stay together.
 

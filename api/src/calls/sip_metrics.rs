@@ -1,13 +1,12 @@
 //! The SIP endpoint's counters in /metrics (issue 17 item 8, docs/telephony.md "Putting
-//! Kaden's SIP port on the Internet"): what it could not read, refused or shed.
-
-use std::fmt::Write as _;
+//! Kaden's SIP port on the Internet"): what it could not read, refused or shed. Named here,
+//! written by [`crate::metrics`].
 
 use kaden_telephony::transaction::EndpointStats;
 
-/// Prometheus text for `stats`: one counter per field.
-pub fn render(stats: &EndpointStats) -> String {
-    let counters = [
+/// One counter per field of `stats`: `(name, help, value)`.
+pub fn counters(stats: &EndpointStats) -> Vec<(&'static str, &'static str, u64)> {
+    vec![
         (
             "kaden_sip_datagrams_unparseable_total",
             "Datagrams on the SIP port that are not readable SIP (oversize ones included).",
@@ -43,13 +42,5 @@ pub fn render(stats: &EndpointStats) -> String {
             "Unauthenticated requests answered without a transaction (challenges, 403, 481).",
             stats.answered_statelessly,
         ),
-    ];
-    let mut out = String::new();
-    for (name, help, value) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
-    }
-    out
+    ]
 }

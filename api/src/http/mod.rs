@@ -328,7 +328,7 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(app): State<App>) -> impl IntoResponse {
+async fn metrics(State(app): State<App>) -> Response {
     let s = &app.state;
     let head = tokio::time::timeout(Duration::from_secs(2), s.store.head())
         .await
@@ -342,12 +342,15 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
         projection_position: s.engine.position().pos,
         store_head_position: head.pos,
         open_sessions: s.engine.read(|m| m.sessions.open_count()),
-        sip: s.calls().map_or_else(String::new, |c| {
-            crate::calls::sip_metrics::render(&c.control.sip_stats())
+        counters: s.calls().map_or_else(Vec::new, |c| {
+            crate::calls::sip_metrics::counters(&c.control.sip_stats())
         }),
     };
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(&gauges),
-    )
+    match s.metrics.render(&gauges) {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!("rendering /metrics failed: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

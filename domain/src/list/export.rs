@@ -16,8 +16,13 @@
 //!   `'` (OWASP's advice), so Excel shows it as text instead of evaluating it. The apostrophe is
 //!   visible in the cell; that is the price of never running a formula from customer data. A
 //!   phone number in national form never starts with these, so phone columns are unchanged.
-//! - **Quoting**: a cell is quoted when it contains `,`, `"`, CR or LF; quotes are doubled.
-//! - **Line endings**: CRLF between records (Excel's own); line breaks inside cells are kept.
+//! - **Quoting and line endings** are `csv::Writer`'s (the reference): a cell is quoted when
+//!   it contains `,`, `"`, CR or LF (and a record of one empty cell is written `""`); quotes are
+//!   doubled; CRLF between records (Excel's own); line breaks inside cells are kept.
+//! - **How a row is written**: its cells are guarded, folded and encoded into one reused
+//!   buffer first, so a refused row writes nothing; then `csv::Writer` quotes the encoded bytes.
+//!   Shift_JIS never uses the bytes of `,`, `"`, CR or LF inside a multi-byte character
+//!   (trail bytes are 0x40 and up), so quoting encoded bytes is the same as quoting the text.
 //! - **Rows**: `row` in errors and reports is the record number in the file, the header being
 //!   row 1; `column` is 1-based.
 
@@ -115,6 +120,7 @@ pub struct ExportSummary {
 /// How many substituted characters [`ExportSummary::unmappable`] lists.
 pub const MAX_REPORTED_UNMAPPABLE: usize = 1_000;
 
+/// The `csv::Writer` buffer: what is written to `W` at a time.
 const FLUSH_AT: usize = 64 * 1024;
 /// `〓` in Shift_JIS.
 const GETA_SJIS: &[u8] = b"\x81\xAC";
@@ -123,14 +129,17 @@ const GETA_SJIS: &[u8] = b"\x81\xAC";
 /// [`CsvExport::finish`]. Buffers up to 64 KiB before writing to `W`.
 #[derive(Debug)]
 pub struct CsvExport<W: Write> {
-    out: W,
+    out: csv::Writer<W>,
     encoding: ExportEncoding,
     on_unmappable: OnUnmappable,
     header: Vec<String>,
     row: usize,
-    line: String,
+    /// The row being written: its cells guarded, folded and encoded, end to end.
+    cells: Vec<u8>,
+    /// Where each cell of `cells` ends.
     cell_ends: Vec<usize>,
-    buf: Vec<u8>,
+    /// One cell guarded and folded, before encoding to Shift_JIS.
+    text: String,
     summary: ExportSummary,
 }
 
@@ -142,20 +151,26 @@ impl<W: Write> CsvExport<W> {
         on_unmappable: OnUnmappable,
         header: &[S],
     ) -> Result<Self, ExportError> {
+        let mut out = out;
+        if encoding == ExportEncoding::Utf8Bom {
+            out.write_all(b"\xEF\xBB\xBF")?;
+        }
+        let out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .buffer_capacity(FLUSH_AT)
+            .from_writer(out);
         let mut export = Self {
             out,
             encoding,
             on_unmappable,
             header: header.iter().map(|h| h.as_ref().to_owned()).collect(),
             row: 0,
-            line: String::with_capacity(1024),
+            cells: Vec::with_capacity(1024),
             cell_ends: Vec::with_capacity(header.len()),
-            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            text: String::with_capacity(256),
             summary: ExportSummary::default(),
         };
-        if encoding == ExportEncoding::Utf8Bom {
-            export.buf.extend_from_slice(b"\xEF\xBB\xBF");
-        }
         let header = export.header.clone();
         export.write_record(header.iter().map(String::as_str))?;
         Ok(export)
@@ -173,10 +188,10 @@ impl<W: Write> CsvExport<W> {
     }
 
     /// Flushes everything and returns the writer and the summary.
-    pub fn finish(mut self) -> Result<(W, ExportSummary), ExportError> {
-        self.out.write_all(&self.buf)?;
-        self.out.flush()?;
-        Ok((self.out, self.summary))
+    pub fn finish(self) -> Result<(W, ExportSummary), ExportError> {
+        // `into_inner` writes what is buffered and flushes `W`.
+        let out = self.out.into_inner().map_err(|e| e.into_error())?;
+        Ok((out, self.summary))
     }
 
     fn write_record<I>(&mut self, cells: I) -> Result<(), ExportError>
@@ -185,18 +200,36 @@ impl<W: Write> CsvExport<W> {
         I::Item: AsRef<str>,
     {
         let row = self.row + 1;
-        self.line.clear();
+        self.cells.clear();
         self.cell_ends.clear();
-        for (i, cell) in cells.into_iter().enumerate() {
-            if i > 0 {
-                self.line.push(',');
+        let mut found: Vec<UnmappableChar> = Vec::new();
+        for cell in cells {
+            let cell = cell.as_ref();
+            let column = self.cell_ends.len() + 1;
+            match self.encoding {
+                ExportEncoding::Utf8Bom => {
+                    if needs_formula_guard(cell) {
+                        self.cells.push(b'\'');
+                    }
+                    self.cells.extend_from_slice(cell.as_bytes());
+                }
+                ExportEncoding::ShiftJis => {
+                    self.text.clear();
+                    if needs_formula_guard(cell) {
+                        self.text.push('\'');
+                    }
+                    self.text.extend(cell.chars().map(fold_for_cp932));
+                    encode_shift_jis(&self.text, &mut self.cells, |character| {
+                        found.push(UnmappableChar {
+                            row,
+                            column,
+                            header: self.header.get(column - 1).cloned().unwrap_or_default(),
+                            character,
+                        })
+                    });
+                }
             }
-            push_cell(
-                &mut self.line,
-                cell.as_ref(),
-                self.encoding == ExportEncoding::ShiftJis,
-            );
-            self.cell_ends.push(self.line.len());
+            self.cell_ends.push(self.cells.len());
         }
         if self.cell_ends.len() != self.header.len() {
             return Err(ExportError::WrongCellCount {
@@ -205,62 +238,49 @@ impl<W: Write> CsvExport<W> {
                 found: self.cell_ends.len(),
             });
         }
-        self.line.push_str("\r\n");
-        match self.encoding {
-            ExportEncoding::Utf8Bom => self.buf.extend_from_slice(self.line.as_bytes()),
-            ExportEncoding::ShiftJis => self.encode_shift_jis(row)?,
+        if self.on_unmappable == OnUnmappable::Refuse && !found.is_empty() {
+            return Err(ExportError::Unmappable(found.swap_remove(0)));
         }
+        let mut start = 0;
+        let fields = self.cell_ends.iter().map(|&end| {
+            let field = &self.cells[start..end];
+            start = end;
+            field
+        });
+        self.out
+            .write_record(fields)
+            .map_err(|e| ExportError::Io(e.into()))?;
         self.row = row;
-        if self.buf.len() >= FLUSH_AT {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(())
-    }
-
-    fn encode_shift_jis(&mut self, row: usize) -> Result<(), ExportError> {
-        let mut encoder = SHIFT_JIS.new_encoder();
-        let mark = self.buf.len();
-        let mut found: Vec<UnmappableChar> = Vec::new();
-        let mut src = self.line.as_str();
-        let mut consumed = 0;
-        loop {
-            let needed = encoder
-                .max_buffer_length_from_utf8_without_replacement(src.len())
-                .unwrap_or(src.len() * 2);
-            let start = self.buf.len();
-            self.buf.resize(start + needed, 0);
-            let (result, read, written) =
-                encoder.encode_from_utf8_without_replacement(src, &mut self.buf[start..], true);
-            self.buf.truncate(start + written);
-            consumed += read;
-            src = &src[read..];
-            match result {
-                EncoderResult::InputEmpty => break,
-                EncoderResult::OutputFull => {}
-                EncoderResult::Unmappable(character) => {
-                    // The character ends at `consumed`; find its cell.
-                    let column = self.cell_ends.partition_point(|&end| end < consumed) + 1;
-                    let header = self.header.get(column - 1).cloned().unwrap_or_default();
-                    let unmappable = UnmappableChar {
-                        row,
-                        column,
-                        header,
-                        character,
-                    };
-                    if self.on_unmappable == OnUnmappable::Refuse {
-                        self.buf.truncate(mark);
-                        return Err(ExportError::Unmappable(unmappable));
-                    }
-                    self.buf.extend_from_slice(GETA_SJIS);
-                    found.push(unmappable);
-                }
-            }
-        }
         self.summary.unmappable_total += found.len();
         let room = MAX_REPORTED_UNMAPPABLE.saturating_sub(self.summary.unmappable.len());
         self.summary.unmappable.extend(found.into_iter().take(room));
         Ok(())
+    }
+}
+
+/// Appends `text` in Shift_JIS to `out`; each character Shift_JIS cannot hold is written as
+/// `〓` and handed to `unmappable`.
+fn encode_shift_jis(text: &str, out: &mut Vec<u8>, mut unmappable: impl FnMut(char)) {
+    let mut encoder = SHIFT_JIS.new_encoder();
+    let mut src = text;
+    loop {
+        let needed = encoder
+            .max_buffer_length_from_utf8_without_replacement(src.len())
+            .unwrap_or(src.len() * 2);
+        let start = out.len();
+        out.resize(start + needed, 0);
+        let (result, read, written) =
+            encoder.encode_from_utf8_without_replacement(src, &mut out[start..], true);
+        out.truncate(start + written);
+        src = &src[read..];
+        match result {
+            EncoderResult::InputEmpty => break,
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(character) => {
+                out.extend_from_slice(GETA_SJIS);
+                unmappable(character);
+            }
+        }
     }
 }
 
@@ -282,29 +302,6 @@ fn fold_for_cp932(c: char) -> char {
         '\u{00A3}' => '\u{FFE1}',
         '\u{00AC}' => '\u{FFE2}',
         other => other,
-    }
-}
-
-fn push_cell(line: &mut String, cell: &str, fold: bool) {
-    let guard = needs_formula_guard(cell);
-    let quote = cell
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
-    if quote {
-        line.push('"');
-    }
-    if guard {
-        line.push('\'');
-    }
-    for c in cell.chars() {
-        let c = if fold { fold_for_cp932(c) } else { c };
-        if c == '"' {
-            line.push('"');
-        }
-        line.push(c);
-    }
-    if quote {
-        line.push('"');
     }
 }
 
@@ -380,6 +377,18 @@ mod tests {
             "\u{FEFF}電話番号,メモ\r\n0312345678,\"a,b \"\"c\"\"\n次行\"\r\n"
         );
         assert_eq!(summary.rows, 1);
+    }
+
+    #[test]
+    fn exp_1_single_empty_cell_is_quoted_not_an_empty_line() {
+        let (bytes, _) = export(
+            ExportEncoding::ShiftJis,
+            OnUnmappable::Refuse,
+            &["メモ"],
+            &[&[""], &["x"]],
+        )
+        .unwrap();
+        assert_eq!(SHIFT_JIS.decode(&bytes).0, "メモ\r\n\"\"\r\nx\r\n");
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! - `decode`: bytes → text, UTF-8 (with or without BOM) or Shift_JIS/CP932, detected.
 //! - `import`: customer list / do-not-call CSV and `.xlsx` parsing with the header, row and limit
 //!   rules; all or nothing (ERR-2).
-//! - `records`: the CSV record reader (cells borrowed from the decoded text).
-//! - `export`: streaming CSV writer for exports (EXP-1/2): UTF-8 with BOM or Shift_JIS with
-//!   unmappable characters reported, formula-injection guard, CRLF.
+//! - `records`: the CSV record reader imports use (cells borrowed from the decoded text).
+//! - `records_csv`: the same records read with the `csv` crate, timed against `records` by
+//!   `kaden bench-import`.
+//! - `export`: streaming CSV writer for exports (EXP-1/2) on `csv::Writer`: UTF-8 with BOM or
+//!   Shift_JIS with unmappable characters reported, formula-injection guard, CRLF.
 //!
 //! ## Use
 //! ```
@@ -33,6 +35,7 @@ pub mod export;
 pub mod import;
 pub mod phone;
 pub mod records;
+pub mod records_csv;
 
 pub use decode::{DecodeError, DecodedText, TextEncoding, decode};
 pub use export::{

@@ -1,9 +1,12 @@
 //! A CSV record reader over decoded text that borrows its cells (SPEC LST-3: "CSV as Excel
-//! writes it").
+//! writes it"). What imports use.
 //!
-//! Why not the `csv` crate: it copies every record into its own buffer and checks UTF-8 again;
+//! Why not the `csv` crate: it copies every record into its own buffer and parses byte by byte;
 //! the text here is already a `&str`, so cells can be slices of it (only a cell with a doubled
-//! quote `""` is copied). The dialect is the same as `csv`'s defaults, which the fuzz target
+//! quote `""` is copied) and fields are found with `memchr`. `kaden bench-import` times this
+//! reader against the `csv` crate's ([`super::records_csv`]) in the same run, and this one stays
+//! only while it is at least twice as fast (issue 11 item 9; figures in docs/ARCHITECTURE.md
+//! and docs/BENCHMARKS.md). The dialect is the same as `csv`'s defaults, which the fuzz target
 //! checks by comparing the two:
 //! - fields separated by `,`; records end at `\n`, `\r\n` or a lone `\r`; empty lines are
 //!   skipped;
