@@ -108,10 +108,12 @@ async fn usr_users_lifecycle(kind: StoreKind) {
     let gated = reset.gql("{ me { username } }", json!({})).await;
     assert_eq!(error_code(&gated), "PASSWORD_EXPIRED", "{gated}");
     assert!(message(&gated).contains("changeOwnPassword"));
+    // The session opened before the reset ended with it (issue 12 item 1: a reset ends every
+    // session of the user, so it never comes back to life once the new password is chosen).
     assert_eq!(
         error_code(&op_client.gql("{ me { id } }", json!({})).await),
-        "PASSWORD_EXPIRED",
-        "the older session too"
+        "UNAUTHENTICATED",
+        "the older session ended with the reset"
     );
     reset
         .ok(
@@ -124,9 +126,9 @@ async fn usr_users_lifecycle(kind: StoreKind) {
         "op1"
     );
     assert_eq!(
-        op_client.ok("{ me { id } }", json!({})).await["me"]["id"],
-        3,
-        "changed: every session works again"
+        error_code(&op_client.gql("{ me { id } }", json!({})).await),
+        "UNAUTHENTICATED",
+        "the session from before the reset stays ended"
     );
 
     // USR-3: deletion is irreversible, frees the id for no one, keeps the name for history,

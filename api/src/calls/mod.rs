@@ -522,7 +522,10 @@ async fn handle_event(state: &Pump, event: CallEvent) {
             fax_tone: suggested == Some(Outcome::Fax),
         },
         CallEvent::RecordingStored { path, duration, .. } => {
-            let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let bytes = tokio::fs::metadata(&path)
+                .await
+                .map(|m| m.len())
+                .unwrap_or(0);
             let file = path
                 .strip_prefix(&calls.recordings_dir)
                 .unwrap_or(&path)
