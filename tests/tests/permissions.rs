@@ -51,6 +51,10 @@ fn probes() -> Vec<(Capability, Probe)> {
         ),
         (Capability::CsvExport, Probe::Get("/api/folders/999/export")),
         (
+            Capability::CustomerEdit,
+            Probe::Graphql("mutation { editCustomer(id: \"999-1\", fields: []) { id } }"),
+        ),
+        (
             Capability::DncView,
             Probe::Graphql("{ dncRegistrations { __typename } }"),
         ),
@@ -436,4 +440,101 @@ async fn usr_7_tenant_isolation_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usr_7_tenant_isolation_postgres() {
     usr_7_tenant_isolation(StoreKind::Postgres).await;
+}
+
+/// Issue 12 item 11: the allowed side of `customer_edit` (USR-6) asserted as success, not just
+/// "not FORBIDDEN": MGR and SV edit any folder's customers; OP and BY those of folders open to
+/// them (LST-1) — another folder is FOLDER_NOT_PERMITTED; BIZ is refused.
+async fn usr_6_customer_edit_allowed_side(kind: StoreKind) {
+    let place = TestStore::new(kind).await;
+    let server = TestServer::start(&place).await;
+    let admin = server.admin().await;
+    let campaign = kaden_tests::ready_campaign(&server, &admin, "編集の案件").await;
+    let mut folders = Vec::new();
+    for name in ["許可あり", "許可なし"] {
+        let created = admin
+            .ok(
+                "mutation($c: String!, $n: String!) { createFolder(campaignId: $c, name: $n, columns: [\"電話番号\", \"会社名\"], rows: [[\"03-5555-0001\", \"一社\"]]) { folder { id } } }",
+                json!({"c": campaign, "n": name}),
+            )
+            .await;
+        folders.push(created["createFolder"]["folder"]["id"].as_u64().unwrap());
+    }
+    let mut ids = HashMap::new();
+    let mut clients = Vec::new();
+    for role in [Role::Sv, Role::Op, Role::Biz, Role::By] {
+        let name = format!("edit-{}", role.code().to_lowercase());
+        ids.insert(role, create_user(&admin, &name, role.code()).await);
+        clients.push((role, login_as(&server, &name).await));
+    }
+    let permitted: Vec<u64> = ids.values().copied().collect();
+    admin
+        .ok(
+            "mutation($f: Int!, $u: [Int!]!) { setFolderUsers(id: $f, userIds: $u) { position } }",
+            json!({"f": folders[0], "u": permitted}),
+        )
+        .await;
+    let edit = "mutation($id: String!, $v: String!) { editCustomer(id: $id, fields: [{column: \"会社名\", value: $v}]) { id fields { column value } } }";
+    let company = |answer: &Value| {
+        answer["data"]["editCustomer"]["fields"]
+            .as_array()
+            .and_then(|f| f.iter().find(|x| x["column"] == "会社名"))
+            .map(|x| x["value"].as_str().unwrap_or("").to_string())
+    };
+    let open = format!("{:03}-001", folders[0]);
+    let closed = format!("{:03}-001", folders[1]);
+    let answer = admin
+        .gql(edit, json!({"id": open, "v": "管理者が編集"}))
+        .await;
+    assert_eq!(
+        company(&answer).as_deref(),
+        Some("管理者が編集"),
+        "{answer}"
+    );
+    for (role, client) in &clients {
+        let value = format!("{role}が編集");
+        let answer = client.gql(edit, json!({"id": open, "v": value})).await;
+        let elsewhere = client.gql(edit, json!({"id": closed, "v": value})).await;
+        match role {
+            Role::Biz => {
+                assert_eq!(error_code(&answer), "FORBIDDEN", "{answer}");
+                assert_eq!(error_code(&elsewhere), "FORBIDDEN", "{elsewhere}");
+            }
+            Role::Sv => {
+                assert_eq!(
+                    company(&answer).as_deref(),
+                    Some(value.as_str()),
+                    "{answer}"
+                );
+                assert_eq!(
+                    company(&elsewhere).as_deref(),
+                    Some(value.as_str()),
+                    "{elsewhere}"
+                );
+            }
+            _ => {
+                assert_eq!(
+                    company(&answer).as_deref(),
+                    Some(value.as_str()),
+                    "{role}: {answer}"
+                );
+                assert_eq!(
+                    error_code(&elsewhere),
+                    "FOLDER_NOT_PERMITTED",
+                    "{role}: {elsewhere}"
+                );
+            }
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usr_6_customer_edit_allowed_side_sqlite() {
+    usr_6_customer_edit_allowed_side(StoreKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usr_6_customer_edit_allowed_side_postgres() {
+    usr_6_customer_edit_allowed_side(StoreKind::Postgres).await;
 }

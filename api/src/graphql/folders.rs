@@ -411,15 +411,17 @@ impl FolderMutation {
     }
 
     /// Edits one customer's fields by column name (LST-8); a phone is normalised (LST-3).
+    /// USR-6 `customer_edit`: MGR and SV in any folder, OP and BY in folders open to them.
     async fn edit_customer(
         &self,
         ctx: &Context<'_>,
         id: String,
         fields: Vec<FieldInput>,
     ) -> Result<CustomerObject> {
-        let (request, _) = authorize(ctx, Capability::ListEdit)?;
+        let (request, user) = authorize(ctx, Capability::CustomerEdit)?;
         let (folder, number) =
             parse_customer_id(&id).ok_or_else(|| ApiError::not_found("顧客", &id))?;
+        crate::service::folders::may_edit_customers(&state(ctx).engine, request, user, folder)?;
         let command = FolderCommand::EditCustomer {
             tenant_id: request.tenant_id.clone(),
             customer: number,
