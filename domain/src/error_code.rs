@@ -71,6 +71,7 @@ error_codes! {
     CampaignNotFound = "CAMPAIGN_NOT_FOUND", 404;
     CannotDeleteSelf = "CANNOT_DELETE_SELF", 422;
     CapabilityUnknown = "CAPABILITY_UNKNOWN", 422;
+    CellTooLong = "CELL_TOO_LONG", 422;
     ConflictRetry = "CONFLICT_RETRY", 409;
     CsrfTokenMissing = "CSRF_TOKEN_MISSING", 403;
     CustomerNotFound = "CUSTOMER_NOT_FOUND", 404;
@@ -143,6 +144,8 @@ error_codes! {
     PhoneNotRegistered = "PHONE_NOT_REGISTERED", 422;
     PhoneUnsupportedPrefix = "PHONE_UNSUPPORTED_PREFIX", 422;
     PhoneWrongLength = "PHONE_WRONG_LENGTH", 422;
+    PreviewEvicted = "PREVIEW_EVICTED", 410;
+    PreviewExpired = "PREVIEW_EXPIRED", 410;
     PreviewNotFound = "PREVIEW_NOT_FOUND", 404;
     QueryTooComplex = "QUERY_TOO_COMPLEX", 400;
     QueryTooDeep = "QUERY_TOO_DEEP", 400;
@@ -222,5 +225,10 @@ mod tests {
         assert_eq!(ErrorCode::CsrfTokenMissing.http_status(), 403);
         assert_eq!(ErrorCode::NotFound.http_status(), 404);
         assert_eq!(ErrorCode::parse("NO_SUCH_CODE"), None);
+        let texts: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert!(
+            texts.is_sorted(),
+            "the catalogue stays in alphabetical order"
+        );
     }
 }

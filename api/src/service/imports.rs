@@ -9,9 +9,7 @@
 
 use kaden_domain::error::ErrorCode;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kaden_domain::dnc::{DialPermission, DialPurpose, dial_permission};
 use kaden_domain::error::DomainError;
@@ -32,8 +30,6 @@ use crate::error::ApiError;
 
 /// How long a preview can be committed.
 pub const PREVIEW_TTL: Duration = Duration::from_secs(30 * 60);
-/// Previews kept at once (each holds its parsed list); the oldest goes first.
-pub const MAX_PREVIEWS: usize = 32;
 
 /// Where an upload goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,56 +38,7 @@ pub enum Destination {
     Folder { number: u32 },
 }
 
-/// A checked upload waiting for its commit.
-pub struct Preview {
-    pub tenant_id: String,
-    pub user_id: u64,
-    pub destination: Destination,
-    pub campaign_id: String,
-    pub list: ParsedList,
-    created: Instant,
-    /// The first commit's outcome (a retried commit answers it again).
-    outcome: tokio::sync::Mutex<Option<Committed>>,
-}
-
-/// In-memory previews of this node.
-#[derive(Default)]
-pub struct Previews {
-    map: Mutex<HashMap<String, Arc<Preview>>>,
-}
-
-impl Previews {
-    fn insert(&self, preview: Preview) -> String {
-        let id = hex::encode(rand::random::<[u8; 16]>());
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.retain(|_, p| p.created.elapsed() < PREVIEW_TTL);
-        while map.len() >= MAX_PREVIEWS {
-            let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, p)| p.created)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            map.remove(&oldest);
-        }
-        map.insert(id.clone(), Arc::new(preview));
-        id
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<Preview>> {
-        let map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(id)
-            .filter(|p| p.created.elapsed() < PREVIEW_TTL)
-            .cloned()
-    }
-}
+pub use super::previews::{Preview, Previews};
 
 /// What imports need: the read models, the write path, and the previews store.
 #[derive(Clone, Copy)]
@@ -324,15 +271,13 @@ pub fn preview(
         numbers_on_dnc_list: dnc,
         expires_in_seconds: PREVIEW_TTL.as_secs(),
     };
-    let preview_id = imports.previews.insert(Preview {
-        tenant_id: tenant,
+    let preview_id = imports.previews.insert(Preview::new(
+        tenant,
         user_id,
         destination,
         campaign_id,
         list,
-        created: Instant::now(),
-        outcome: tokio::sync::Mutex::new(None),
-    });
+    ));
     Ok(PreviewReport {
         preview_id,
         ..report
@@ -363,17 +308,8 @@ pub async fn commit(
     }
     let preview = imports
         .previews
-        .get(preview_id)
-        .filter(|p| p.tenant_id == *tenant && p.user_id == user_id)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::PreviewNotFound,
-                format!(
-                    "プレビューが見つかりません (preview {preview_id:?} not found or expired after {} minutes: upload the file to /api/folders/import/preview again)",
-                    PREVIEW_TTL.as_secs() / 60
-                ),
-            )
-        })?;
+        .get(preview_id, tenant, user_id)
+        .map_err(|gone| gone.error(preview_id))?;
     let mut first = preview.outcome.lock().await;
     if let Some(done) = first.as_ref() {
         return Ok(Committed {

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod campaigns;
 pub mod folders;
 pub mod imports;
+pub mod previews;
 pub mod security;
 pub mod session;
 pub mod users;

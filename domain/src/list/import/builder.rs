@@ -147,6 +147,22 @@ impl<'r> Builder<'r> {
             });
             return;
         }
+        let mut too_long = false;
+        for (i, cell) in cells.clone().enumerate() {
+            // Counting characters stops early: a cell only needs to be known over the bound.
+            let chars = cell.chars().take(MAX_CELL_CHARS + 1).count();
+            if chars > MAX_CELL_CHARS {
+                self.row_errors.push(ImportError::CellTooLong {
+                    line,
+                    column: i + 1,
+                    chars: cell.chars().count(),
+                });
+                too_long = true;
+            }
+        }
+        if too_long {
+            return;
+        }
         let Some(phone_column) = self.phone_column else {
             return;
         };

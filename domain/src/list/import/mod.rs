@@ -45,6 +45,9 @@ pub const MAX_CUSTOMERS_PER_FOLDER: usize = 200_000;
 /// seven times a 50,000-row, 12-column Shift_JIS list. The edge checks a claimed size
 /// (`Content-Length`, multipart part) with [`check_upload_size`] before reading the body.
 pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+/// Characters per cell. Not in the original: Kaden's bound (a company name, an address or a
+/// memo fits many times over), so one cell cannot hold megabytes.
+pub const MAX_CELL_CHARS: usize = 4_096;
 /// Columns per list. Not in the original: Kaden's bound, far above real lists.
 pub const MAX_COLUMNS: usize = 200;
 /// Declared uncompressed size of all parts of an `.xlsx` upload.

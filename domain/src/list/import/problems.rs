@@ -147,6 +147,15 @@ pub enum ImportError {
         found: usize,
     },
     #[error(
+        "{line}行目{column}列目の値が長すぎます: {chars}文字 (line {line}, column {column} holds {chars} characters; a cell holds at most {max}: shorten it)",
+        max = MAX_CELL_CHARS
+    )]
+    CellTooLong {
+        line: usize,
+        column: usize,
+        chars: usize,
+    },
+    #[error(
         "{line}行目から始まる「\"」が閉じられていません (the quote opened on line {line} is never closed, so the rest of the file would be one cell: add the closing \")"
     )]
     UnclosedQuote { line: usize },
@@ -173,6 +182,7 @@ impl ImportError {
             | Self::Decode(DecodeError::InvalidUtf8 { line, .. })
             | Self::Decode(DecodeError::UnknownEncoding { line, .. })
             | Self::RaggedRow { line, .. }
+            | Self::CellTooLong { line, .. }
             | Self::UnclosedQuote { line }
             | Self::InvalidPhone { line, .. } => Some(*line),
             Self::EmptyHeader { .. }
@@ -231,6 +241,7 @@ impl DomainError for ImportError {
             Self::MissingPhoneColumn { .. } => ErrorCode::PhoneColumnMissing,
             Self::HeaderMismatch { .. } => ErrorCode::HeaderMismatch,
             Self::RaggedRow { .. } => ErrorCode::RowCellCount,
+            Self::CellTooLong { .. } => ErrorCode::CellTooLong,
             Self::UnclosedQuote { .. } => ErrorCode::UnclosedQuote,
             Self::InvalidPhone { reason, .. } => reason.code(),
         }

@@ -187,6 +187,26 @@ fn lst_3_ragged_rows_refused() {
 }
 
 #[test]
+fn lst_3_sec_12_8_a_cell_over_4096_characters_is_a_row_error() {
+    let fits = "名".repeat(MAX_CELL_CHARS);
+    let over = "名".repeat(MAX_CELL_CHARS + 1);
+    assert!(parse(&format!("電話番号,名前\n0312345678,{fits}\n")).is_ok());
+    let errs = errors(&format!(
+        "電話番号,名前\n0312345678,{fits}\n0312345679,{over}\n"
+    ));
+    assert_eq!(
+        errs,
+        vec![ImportError::CellTooLong {
+            line: 3,
+            column: 2,
+            chars: MAX_CELL_CHARS + 1
+        }]
+    );
+    assert_eq!(errs[0].code(), "CELL_TOO_LONG");
+    assert!(errs[0].to_string().contains("4096"));
+}
+
+#[test]
 fn lst_3_unclosed_quote_is_reported_not_swallowed_silently() {
     let errs = errors("電話番号,名前\n0312345678,\"abc\n0312345679,d\n");
     assert_eq!(errs, vec![ImportError::UnclosedQuote { line: 2 }]);
