@@ -146,6 +146,8 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in files or journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -244,7 +246,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let stop = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (another program holds the port? choose another with --listen ADDR:PORT or KADEN_LISTEN)",
+                settings.listen
+            )
+        })?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let store = if settings.database_url.is_some() {
         "PostgreSQL".to_string()

@@ -349,6 +349,28 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Settings for a tool that works on an existing store: refuses, naming the flags, when
+    /// there is no Kaden store where they point (never creates an empty one).
+    pub(crate) async fn existing_settings(&self) -> Result<Settings, String> {
+        let settings = self.settings()?;
+        let store = settings.store();
+        if !crate::store::exists(&store).await? {
+            let place = match &store {
+                crate::store::StoreConfig::Sqlite { path } => {
+                    format!("no Kaden store at {}", path.display())
+                }
+                crate::store::StoreConfig::Postgres { url } => format!(
+                    "the database {} holds no Kaden store",
+                    crate::store::redact(url)
+                ),
+            };
+            return Err(format!(
+                "{place}: pass the server's --data-dir (KADEN_DATA_DIR) or --database-url (KADEN_DATABASE_URL); `kaden serve` or `kaden migrate` creates a store"
+            ));
+        }
+        Ok(settings)
+    }
+
     /// Settings for the tools (no telephony: only `serve` takes the SIP port).
     pub(crate) fn settings(&self) -> Result<Settings, String> {
         self.settings_with(TelephonyOptions {

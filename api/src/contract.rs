@@ -35,7 +35,7 @@ pub struct ContractArgs {
 
 /// Applies the contract settings and prints what the tenant has now.
 pub async fn run(args: ContractArgs) -> Result<(), String> {
-    let settings = args.store.settings()?;
+    let settings = args.store.existing_settings().await?;
     let app = App::start(settings).await.map_err(|e| e.to_string())?;
     let result = apply(&app, &args).await;
     app.shutdown().await;

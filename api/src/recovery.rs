@@ -37,7 +37,7 @@ pub struct ClearIpAllowListArgs {
 /// Sets a new password (read by the caller from standard input); the user must choose their
 /// own at the next login, and their login lockout ends.
 pub async fn reset_password(args: ResetPasswordArgs, password: String) -> Result<String, String> {
-    let app = App::start(args.store.settings()?)
+    let app = App::start(args.store.existing_settings().await?)
         .await
         .map_err(|e| e.to_string())?;
     let result = async {
@@ -79,7 +79,7 @@ pub async fn reset_password(args: ResetPasswordArgs, password: String) -> Result
 
 /// Empties the tenant's IP allow-list (SEC-3), keeping its other security settings.
 pub async fn clear_ip_allow_list(args: ClearIpAllowListArgs) -> Result<String, String> {
-    let app = App::start(args.store.settings()?)
+    let app = App::start(args.store.existing_settings().await?)
         .await
         .map_err(|e| e.to_string())?;
     let result = async {

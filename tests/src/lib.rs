@@ -48,7 +48,16 @@ impl TestStore {
         let (database_url, database) = match kind {
             StoreKind::Sqlite => (None, None),
             StoreKind::Postgres => {
-                let name = format!("kaden_test_{id}");
+                // `KADEN_TEST_DB_PREFIX` lets a CI run find (and drop) exactly its own databases.
+                let prefix = std::env::var("KADEN_TEST_DB_PREFIX")
+                    .ok()
+                    .filter(|p| {
+                        !p.is_empty()
+                            && p.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    })
+                    .unwrap_or_else(|| "kaden_test_".to_string());
+                let name = format!("{prefix}{id}");
                 let admin = postgres_admin_url();
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await

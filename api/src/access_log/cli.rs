@@ -40,7 +40,7 @@ pub async fn run_cli(command: AuditCommand) -> Result<bool, String> {
             to,
             tenant,
         } => {
-            let settings = store.settings()?;
+            let settings = store.existing_settings().await?;
             let zone = settings.time_zone;
             let from = from
                 .map(|t| parse_time("--from", &t, zone, false))
@@ -63,7 +63,7 @@ pub async fn run_cli(command: AuditCommand) -> Result<bool, String> {
             Ok(true)
         }
         AuditCommand::Verify { store, tenant } => {
-            let settings = store.settings()?;
+            let settings = store.existing_settings().await?;
             let store = Store::open(&settings.store())
                 .await
                 .map_err(|e| e.to_string())?;

@@ -206,7 +206,13 @@ pub fn refusal_message(refusal: &Refusal) -> String {
         Refusal::BadNumber { .. } => "発信できない電話番号です",
         Refusal::Policy { message, .. } => return message.clone(),
     };
-    format!("{ja} ({refusal})")
+    let hint = match refusal {
+        Refusal::NoCallerNumber => {
+            " — set one with setCallerNumbers; with no contracted numbers yet, the deployment's operator adds them with `kaden admin contract --numbers 03-1234-5678,…`"
+        }
+        _ => "",
+    };
+    format!("{ja} ({refusal}{hint})")
 }
 
 pub fn refusal_error(refusal: &Refusal) -> ApiError {

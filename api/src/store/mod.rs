@@ -86,6 +86,26 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// Whether a Kaden store is already at `config`: the command-line tools refuse to create an
+/// empty one by mistake (a wrong `--data-dir` or database URL).
+pub async fn exists(config: &StoreConfig) -> Result<bool, String> {
+    match config {
+        StoreConfig::Sqlite { path } => Ok(path.exists()),
+        StoreConfig::Postgres { url } => {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::PgConnection::connect(url)
+                .await
+                .map_err(|e| format!("cannot connect to {}: {e}", redact(url)))?;
+            let found: bool = sqlx::query_scalar("SELECT to_regclass('public.events') IS NOT NULL")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = conn.close().await;
+            Ok(found)
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating the SQLite file if needed) and migrates the store.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {

@@ -65,7 +65,8 @@ pub enum CampaignError {
     /// CMP-1: a caller number must be one of the tenant's contracted numbers.
     #[error(
         "発信番号「{number}」は契約番号ではありません (caller number {number} is not one of the tenant's \
-         contracted numbers: pick one from the contracted numbers)"
+         contracted numbers: pick one from the contracted numbers; the deployment's operator adds \
+         numbers with `kaden admin contract --numbers 03-1234-5678,…`)"
     )]
     NotContracted { number: String },
     #[error("発信番号が正しくありません: {0}")]
@@ -78,8 +79,10 @@ pub enum CampaignError {
     /// CMP-2.
     #[error(
         "メイン発信番号が設定されていないため、この案件ではリストの登録や発信ができません。案件管理で\
-         メイン発信番号を設定してください (the campaign has no main caller number: set one in \
-         campaign management before importing lists or calling)"
+         メイン発信番号を設定してください (the campaign has no main caller number: set one with \
+         setCallerNumbers from the contracted numbers before importing lists or calling; with no \
+         contracted numbers yet, the deployment's operator adds them with \
+         `kaden admin contract --numbers 03-1234-5678,…`)"
     )]
     NoMainCallerNumber,
 }
