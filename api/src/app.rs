@@ -152,11 +152,7 @@ pub async fn create_manager(
         .tenant(tenant, register, &ctx)
         .await?
         .unwrap_or_default();
-    state
-        .engine
-        .wait_for(position, Duration::from_secs(10))
-        .await
-        .map_err(|e| ApiError::lagging(&e))?;
+    crate::commands::read_your_write(&state.engine, Some(position)).await?;
     Ok(position)
 }
 

@@ -1,4 +1,5 @@
 //! Calls: telephony wired into the domain.
+//! (Slightly over 600 lines: the pending-call table and the pump that reads it stay together.)
 //!
 //! [`Calls::start`] starts telephony's `CallControl` (SIP registrar, user agent, RTP relay and
 //! recorder) with the api's gate ([`gate::ApiGate`]: DNC-5, CMP-2, CMP-6, CALL-9, MON-3) and
@@ -13,8 +14,6 @@
 //! - `auto`: auto-call runs (CALL-7) walking a folder.
 //! - `bindings`: softphones' registrations as events, restored at start and shared by nodes.
 //! - `sip_metrics`: the SIP endpoint's counters for /metrics.
-//!
-//! Slightly over 600 lines: the pending-call table and the pump that reads it stay together.
 
 pub mod auto;
 pub mod bindings;

@@ -23,6 +23,21 @@ mod write;
 
 /// How long a request waits for the read models to show its own write.
 pub const READ_YOUR_WRITES: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits (at most [`READ_YOUR_WRITES`]) until the read models include `position`, a write of
+/// this request; `NOT_YET_VISIBLE` if they do not get there. `None`: nothing was written.
+pub async fn read_your_write(
+    engine: &kaden_projections::engine::Engine,
+    position: Option<LogPosition>,
+) -> Result<(), ApiError> {
+    match position {
+        Some(p) => engine
+            .wait_for(p, READ_YOUR_WRITES)
+            .await
+            .map_err(|e| ApiError::lagging(&e)),
+        None => Ok(()),
+    }
+}
 pub use write::{ATTEMPTS, Attempt, Loaded, Writer};
 
 /// The authenticated user behind a request.

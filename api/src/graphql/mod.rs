@@ -60,8 +60,6 @@ pub struct SubscriptionRoot(
 
 pub type KadenSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub use crate::commands::READ_YOUR_WRITES;
-
 pub fn build_schema(state: Arc<AppState>) -> KadenSchema {
     Schema::build(
         QueryRoot::default(),
@@ -100,14 +98,7 @@ pub(crate) async fn reach(
     ctx: &Context<'_>,
     position: Option<LogPosition>,
 ) -> Result<(), ApiError> {
-    if let Some(position) = position {
-        state(ctx)
-            .engine
-            .wait_for(position, READ_YOUR_WRITES)
-            .await
-            .map_err(|e| ApiError::lagging(&e))?;
-    }
-    Ok(())
+    crate::commands::read_your_write(&state(ctx).engine, position).await
 }
 
 /// A subscription's stream: each read-model change `pick` turns into an item, until the

@@ -299,14 +299,8 @@ pub async fn dnc_import(
     let tenant = ctx.tenant_id.clone();
     match app.state.commands.dnc(&tenant, command, &ctx).await {
         Ok(position) => {
-            if let Some(p) = position
-                && let Err(e) = app
-                    .state
-                    .engine
-                    .wait_for(p, crate::commands::READ_YOUR_WRITES)
-                    .await
-            {
-                return error_response(&ApiError::lagging(&e));
+            if let Err(e) = crate::commands::read_your_write(&app.state.engine, position).await {
+                return error_response(&e);
             }
             Json(json!({
                 "numbers": numbers,

@@ -403,13 +403,7 @@ pub async fn write_rows(
         }
         match writer.append(attempt).await? {
             Some(position) => {
-                if let Some(p) = position {
-                    imports
-                        .engine
-                        .wait_for(p, crate::commands::READ_YOUR_WRITES)
-                        .await
-                        .map_err(|e| ApiError::lagging(&e))?;
-                }
+                crate::commands::read_your_write(imports.engine, position).await?;
                 return Ok((decision.outcome, position));
             }
             // Another writer came first: decide again (a new folder takes the next number).

@@ -4,7 +4,6 @@
 //! access-log entry (AUD-1), a failed one with the username tried.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use kaden_domain::access::Outcome;
 use kaden_domain::error::ErrorCode;
@@ -100,13 +99,8 @@ async fn record_refusal(
     refuse: SessionCommand,
     ctx: &RequestContext,
 ) -> Result<(), ApiError> {
-    if let Some(position) = app.commands.session(session_id, refuse, ctx).await? {
-        app.engine
-            .wait_for(position, Duration::from_secs(10))
-            .await
-            .map_err(|e| ApiError::lagging(&e))?;
-    }
-    Ok(())
+    let position = app.commands.session(session_id, refuse, ctx).await?;
+    crate::commands::read_your_write(app.engine, position).await
 }
 
 async fn login_checked(
@@ -180,10 +174,9 @@ async fn login_checked(
         .map_err(|e| (user_id, e))?
         .unwrap_or_default();
     // The token must work on the very next request: wait until the sessions model has it.
-    app.engine
-        .wait_for(position, Duration::from_secs(10))
+    crate::commands::read_your_write(app.engine, Some(position))
         .await
-        .map_err(|e| (user_id, ApiError::lagging(&e)))?;
+        .map_err(|e| (user_id, e))?;
     Ok(LoggedIn {
         csrf_token: csrf_token(&token),
         token,

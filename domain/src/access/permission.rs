@@ -1,4 +1,6 @@
 //! The one permission table (USR-6).
+//! (Over 600 lines on purpose: the whole table is written out role by role, with a test per
+//! rule below it.)
 //!
 //! Every resolver and HTTP route asks [`check`] (or [`scope`]) with the caller's role and the
 //! [`Capability`] it needs; nothing else in Kaden decides who may do what. Each capability is one
@@ -10,8 +12,6 @@
 //!
 //! The answer is an [`Access`]: refused, or allowed with a scope (`all`, `own`, `permitted
 //! folders`, `lower roles`, `view only`) that the caller must then apply to the data.
-//!
-//! Long because the whole table is written out, role by role, with a test per rule below it.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,5 @@
 //! Japanese phone number normalisation (SPEC LST-3, DNC-1).
+//! (Over 600 lines on purpose: the tests of every number form of LST-3 sit beside the rules.)
 //!
 //! A cell such as `03-1234-5678`, `０３（１２３４）５６７８`, `+81 3 1234 5678` or `312345678`
 //! (Excel dropped the zero) all become the national form `0312345678`.
@@ -35,8 +36,6 @@
 //! codes), `010` (international prefix), `020` (pagers/M2M data), `030`, `040` (unassigned) and
 //! `060` (reserved). A number of the wrong length for its prefix is
 //! [`PhoneError::WrongLength`].
-//!
-//! Long because its tests (every number form of LST-3) sit beside the rules.
 
 use crate::error::ErrorCode;
 
